@@ -1,0 +1,75 @@
+// The frame pacer: the only stage that waits on the media clock (house rule 8). It ticks
+// every 20 ms of media time (one audio chunk; every second tick is a 25 fps video frame),
+// measures how late each tick fires and hands the tick to the session's sink.
+import type { MediaClock } from '../clock/index.ts';
+import { CHUNK_MS } from '../media/types.ts';
+import { moduleLogger } from '../log.ts';
+
+const log = moduleLogger('cascade/pacer');
+export const TICK_US = CHUNK_MS * 1000;
+
+export interface PacerSink {
+  /** Tick k stands for media time k*20ms; it fires at that time + the output delay. */
+  onTick(tick: number, lateUs: number): void;
+}
+
+export interface PacerStats {
+  ticks: number;
+  /** Ticks that fired more than one tick late (event loop stalls). */
+  lateTicks: number;
+  maxLateUs: number;
+}
+
+export class FramePacer {
+  readonly #clock: MediaClock;
+  readonly #outputDelayUs: number;
+  readonly #sink: PacerSink;
+  readonly #abort = new AbortController();
+  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0 };
+  #task: Promise<void> | null = null;
+  #tick = 0;
+
+  constructor(clock: MediaClock, outputDelayUs: number, sink: PacerSink) {
+    this.#clock = clock;
+    this.#outputDelayUs = outputDelayUs;
+    this.#sink = sink;
+  }
+
+  get stats(): Readonly<PacerStats> {
+    return this.#stats;
+  }
+
+  /** The next tick to fire. */
+  get tick(): number {
+    return this.#tick;
+  }
+
+  start(fromTick: number): void {
+    if (this.#task) throw new Error('pacer already started');
+    this.#tick = fromTick;
+    this.#task = this.#run(this.#abort.signal);
+  }
+
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.#task;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const due = this.#tick * TICK_US + this.#outputDelayUs;
+      await this.#clock.waitUntil(due, signal);
+      if (signal.aborted) return;
+      const lateUs = Math.max(0, this.#clock.nowUs() - due);
+      this.#stats.ticks++;
+      if (lateUs > TICK_US) this.#stats.lateTicks++;
+      this.#stats.maxLateUs = Math.max(this.#stats.maxLateUs, lateUs);
+      try {
+        this.#sink.onTick(this.#tick, lateUs);
+      } catch (err) {
+        log.error({ err, tick: this.#tick }, 'pacer sink threw');
+      }
+      this.#tick++;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// The facecast command line.
+import { Command, Option } from 'commander';
+import { serve } from './serve.ts';
+import { renderCommand } from './render.ts';
+
+const program = new Command('facecast').description('Real-time streaming avatar server').showHelpAfterError();
+
+program
+  .command('serve')
+  .description('start the server with the built-in avatar and print the demo page URL')
+  .addOption(new Option('--host <ip>', 'address to listen on (HTTP and WebRTC)').env('FACECAST_HOST'))
+  .addOption(new Option('--port <n>', 'HTTP port (0 = any free port)').env('FACECAST_PORT'))
+  .addOption(new Option('--rtc-announced-ip <ip>', 'IP announced in ICE candidates (when listening on 0.0.0.0)'))
+  .addOption(new Option('--output-delay-ms <ms>', 'audio in -> audio and video out; covers look-ahead, render and encode'))
+  .addOption(new Option('--video-kbps <n>', 'VP8 bitrate'))
+  .addOption(new Option('--avatar <file>', 'portrait of the built-in avatar'))
+  .action(async (o: Record<string, string | undefined>) => {
+    try {
+      await serve({
+        host: o.host,
+        port: o.port as unknown as number,
+        rtcListenIp: o.host,
+        rtcAnnouncedIp: o.rtcAnnouncedIp,
+        outputDelayMs: o.outputDelayMs as unknown as number,
+        videoKbps: o.videoKbps as unknown as number,
+        defaultAvatar: o.avatar,
+      });
+    } catch (err) {
+      process.stderr.write(`facecast: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('render')
+  .description('render an avatar video file offline from a portrait and an audio file')
+  .requiredOption('--avatar <image>', 'portrait (JPEG, PNG or WebP)')
+  .requiredOption('--audio <file>', 'speech audio (any format ffmpeg reads)')
+  .requiredOption('--out <file.mp4>', 'output MP4')
+  .option('--no-progress', 'no progress bar')
+  .action(async (o: { avatar: string; audio: string; out: string; progress: boolean }) => {
+    try {
+      await renderCommand(o);
+    } catch (err) {
+      process.stderr.write(`facecast: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,98 @@
+// `facecast serve`: start the server with the built-in avatar and print the demo URL.
+import { readFile } from 'node:fs/promises';
+import { loadConfig, type ServerConfigInput } from '../server/config.ts';
+import { FacecastServer } from '../server/app.ts';
+import { WorkerPool } from '../rtc/worker-pool.ts';
+import { SessionManager } from '../session/manager.ts';
+import { enrollPortrait, DefaultRenderer } from '../packs/default/index.ts';
+import { createDefaultStages } from '../packs/default/cascade-stages.ts';
+import { moduleLogger } from '../log.ts';
+
+const log = moduleLogger('cli/serve');
+
+export interface RunningServer {
+  server: FacecastServer;
+  close(): Promise<void>;
+}
+
+/** Starts everything; used by the CLI, the tests and the benchmarks. */
+export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, progress: (line: string) => void = () => undefined): Promise<RunningServer> {
+  const config = loadConfig(overrides);
+  progress('starting mediasoup workers');
+  const pool = await WorkerPool.create({ workers: config.workers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, logLevel: 'warn' });
+  try {
+    progress(`enrolling the built-in avatar (${config.defaultAvatar})`);
+    let portrait: Buffer;
+    try {
+      portrait = await readFile(config.defaultAvatar);
+    } catch {
+      throw new Error(`built-in avatar portrait not found at ${config.defaultAvatar}: run scripts/install.sh (it extracts it from Debian's python3-imageio)`);
+    }
+    const avatar = await enrollPortrait(portrait, { cacheDir: config.avatarCacheDir });
+    progress('building the render graph');
+    const renderer = await DefaultRenderer.create(avatar, { intraOpThreads: 1 });
+    const sessions = new SessionManager(
+      pool,
+      {
+        outputDelayUs: config.outputDelayMs * 1000,
+        rightContextUs: config.rightContextMs * 1000,
+        liveJitterUs: 40_000,
+        videoKbps: config.videoKbps,
+        keyframeIntervalFrames: config.keyframeIntervalFrames,
+        listenIp: config.rtcListenIp,
+        announcedIp: config.rtcAnnouncedIp,
+        maxQueuedAudioS: 120,
+      },
+      config.maxSessions,
+    );
+    const m = avatar.mouth;
+    sessions.addAvatar({
+      id: 'astronaut',
+      stages: createDefaultStages(renderer),
+      info: {
+        enrollmentId: avatar.id,
+        width: avatar.width,
+        height: avatar.height,
+        faceBox: avatar.faceBox,
+        // The region the mouth moves in: lips plus the jaw's travel below them.
+        mouthBox: { x: Math.round(m.cx - m.width * 0.8), y: Math.round(m.cy - m.height * 0.9), w: Math.round(m.width * 1.6), h: Math.round(m.height * 2.4) },
+      },
+    });
+    const server = new FacecastServer(config, sessions, () => pool.pids);
+    await server.listen();
+    let closed = false;
+    return {
+      server,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await server.close();
+        await renderer.close();
+        pool.close();
+      },
+    };
+  } catch (err) {
+    pool.close();
+    throw err;
+  }
+}
+
+export async function serve(opts: Partial<ServerConfigInput>): Promise<void> {
+  const t0 = Date.now();
+  const running = await startFacecast(opts, (line) => process.stdout.write(`[facecast] ${line}...\n`));
+  const { server } = running;
+  const demo = `${server.baseUrl}/?key=${encodeURIComponent(server.config.apiKey)}`;
+  process.stdout.write(
+    `\n[facecast] ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
+      `  demo page:  ${demo}\n` +
+      `  API key:    ${server.config.apiKey}${server.config.devKey ? '  (dev key, new at every start; set FACECAST_API_KEY to fix one)' : ''}\n` +
+      `  health:     ${server.baseUrl}/api/health\n\n`,
+  );
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,48 @@
+// Types for RtpStreamSender: options, input frames and stats.
+import type { MediaClockAnchor } from './rtcp.ts';
+
+export type RtpCodec = 'vp8' | 'opus';
+
+export interface RtpStreamSenderOptions {
+  readonly codec: RtpCodec;
+  /** 0..2^32-1; must match the producer's rtpParameters.encodings[0].ssrc. */
+  readonly ssrc: number;
+  /** 0..127; must match the producer's codec payloadType. */
+  readonly payloadType: number;
+  /** Default 90 000 for VP8, 48 000 for Opus. */
+  readonly clockRate?: number;
+  /** Maps media time to wall clock for Sender Reports; audio and video must share it. */
+  readonly anchor: MediaClockAnchor;
+  /** Hands one RTP packet on, e.g. `(b) => producer.send(b)` on a DirectTransport producer. */
+  readonly send: (packet: Buffer) => void;
+  /** Hands one RTCP packet on, e.g. `(b) => directTransport.sendRtcp(b)`. */
+  readonly sendRtcp: (packet: Buffer) => void;
+  /** VP8 only: largest RTP payload, descriptor included. Default 1200. */
+  readonly maxPayloadSize?: number;
+  /** Default random (RFC 3550 §5.1). */
+  readonly initialSequenceNumber?: number;
+  /** Added to every RTP timestamp; default random (RFC 3550 §5.1). */
+  readonly timestampOffset?: number;
+  /** Media time between Sender Reports. Default 1 s. */
+  readonly senderReportIntervalUs?: number;
+}
+
+/** What the sender takes: a Vp8Encoder output frame or an Opus payload fits. */
+export interface EncodedMediaFrame {
+  readonly ptsUs: number;
+  readonly data: Buffer;
+}
+
+export interface RtpStreamSenderStats {
+  readonly frames: number;
+  readonly packets: number;
+  /** RTP payload octets, as RTCP counts them. */
+  readonly octets: number;
+  /** Whole RTP packets, headers included. */
+  readonly bytes: number;
+  readonly senderReports: number;
+  /** send/sendRtcp callbacks that threw (each logged). */
+  readonly sendErrors: number;
+  /** RTP bytes sent over the last second of media time, in bit/s. */
+  readonly bitrateBps: number;
+}

@@ -1,0 +1,43 @@
+// Types for the mediasoup side of a session: the worker pool, and one room per session.
+import type { types as ms } from 'mediasoup';
+
+export interface WorkerPoolOptions {
+  /** Number of mediasoup workers (processes); sessions are spread over them. */
+  workers: number;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  logLevel: ms.WorkerLogLevel;
+}
+
+export interface RoomOptions {
+  /** IP the WebRTC transports listen on (127.0.0.1 by default). */
+  listenIp: string;
+  /** IP announced in ICE candidates when listening on 0.0.0.0 behind NAT. */
+  announcedIp?: string;
+  /** Start bitrate hint for viewers' transports, bit/s. */
+  initialAvailableOutgoingBitrate: number;
+}
+
+export type Direction = 'send' | 'recv';
+
+export interface PeerInfo {
+  readonly id: string;
+  readonly role: 'publisher' | 'viewer';
+}
+
+export type RoomEvents = {
+  /** RTP of the publisher's microphone, as consumed in-process. */
+  micRtp: [packet: Buffer];
+  micProducerClosed: [];
+  /** RTCP arriving for the avatar's video producer (PLI/FIR from viewers, via mediasoup). */
+  egressRtcp: [packet: Buffer];
+  viewersChanged: [count: number];
+};
+
+export const VIDEO_PAYLOAD_TYPE = 101;
+export const AUDIO_PAYLOAD_TYPE = 100;
+
+export const MEDIA_CODECS: ms.RtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, channels: 2 },
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90_000, parameters: {} },
+];

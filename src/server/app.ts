@@ -1,0 +1,323 @@
+// The facecast server: uWebSockets.js serving the demo page, the JSON API, the signaling
+// WebSocket and the TTS ingest WebSocket, over the session manager.
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { z } from 'zod';
+import { moduleLogger } from '../log.ts';
+import { loadUws } from './uws.ts';
+import { HttpError, guard, readJson, sendError, sendFile, sendJson } from './http.ts';
+import { TokenError, TokenSigner, type TokenRole } from './tokens.ts';
+import type { ServerConfig } from './config.ts';
+import { SessionLimitError, SessionManager, UnknownAvatarError } from '../session/manager.ts';
+import type { AvatarSession } from '../session/session.ts';
+import { SignalingPeer } from '../../signaling/server.ts';
+import { MAX_SIGNAL_MESSAGE_BYTES } from '../../signaling/protocol.ts';
+import { MAX_INGEST_MESSAGE_BYTES, type IngestReply } from '../../signaling/ingest-protocol.ts';
+import { TtsIngest } from '../ingest/tts.ts';
+
+const log = moduleLogger('server/app');
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const CLIENT_DIR = join(ROOT, 'client-demo');
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png' };
+
+const createSessionSchema = z.object({ avatar: z.string().min(1).max(128).optional() }).strict();
+
+interface SignalData {
+  kind: 'signal';
+  session: AvatarSession;
+  role: 'publisher' | 'viewer';
+  peer: SignalingPeer | null;
+  open: boolean;
+}
+interface IngestData {
+  kind: 'ingest';
+  session: AvatarSession;
+  format: ReturnType<typeof TtsIngest.parseFormatFromQuery>;
+  ingest: TtsIngest | null;
+  open: boolean;
+}
+type WsData = SignalData | IngestData;
+
+export class FacecastServer {
+  readonly config: ServerConfig;
+  readonly sessions: SessionManager;
+  readonly #tokens: TokenSigner;
+  readonly #app: TemplatedApp;
+  readonly #uws = loadUws();
+  readonly #started = Date.now();
+  readonly #sockets = new Set<WebSocket<WsData>>();
+  #listenSocket: us_listen_socket | null = null;
+  #port = 0;
+  #workerPids: () => number[];
+
+  constructor(config: ServerConfig, sessions: SessionManager, workerPids: () => number[]) {
+    this.config = config;
+    this.sessions = sessions;
+    this.#workerPids = workerPids;
+    this.#tokens = new TokenSigner(config.tokenSecret, config.tokenTtlS);
+    this.#app = this.#uws.App();
+    this.#routes();
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get baseUrl(): string {
+    return `http://${this.config.host}:${this.#port}`;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolvePort, reject) => {
+      this.#app.listen(this.config.host, this.config.port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${this.config.host}:${this.config.port} (in use or not permitted)`));
+          return;
+        }
+        this.#listenSocket = socket;
+        this.#port = this.#uws.us_socket_local_port(socket);
+        resolvePort(this.#port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#listenSocket) this.#uws.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = null;
+    for (const ws of [...this.#sockets]) ws.end(1001, 'server shutting down');
+    await this.sessions.close();
+  }
+
+  /** Issues the tokens and links for a session. */
+  sessionGrant(session: AvatarSession) {
+    const publisherToken = this.#tokens.sign(session.id, 'publisher');
+    const viewerToken = this.#tokens.sign(session.id, 'viewer');
+    const ingestToken = this.#tokens.sign(session.id, 'ingest');
+    const q = (t: string) => `session=${session.id}&token=${encodeURIComponent(t)}`;
+    const ws = this.baseUrl.replace(/^http/, 'ws');
+    return {
+      sessionId: session.id,
+      avatar: session.options.avatarId,
+      publisherToken,
+      viewerToken,
+      ingestToken,
+      urls: {
+        publish: `${this.baseUrl}/?${q(publisherToken)}&viewerToken=${encodeURIComponent(viewerToken)}`,
+        view: `${this.baseUrl}/view?${q(viewerToken)}`,
+        signal: `${ws}/signal?${q(publisherToken)}`,
+        ingest: `${ws}/ingest?${q(ingestToken)}`,
+      },
+    };
+  }
+
+  #routes(): void {
+    const app = this.#app;
+    app.get('/', (res, req) => this.#static(res, req, 'index.html'));
+    app.get('/view', (res, req) => this.#static(res, req, 'index.html'));
+    app.get('/style.css', (res, req) => this.#static(res, req, 'style.css'));
+    app.get('/dist/*', (res, req) => this.#static(res, req, req.getUrl().slice(1)));
+
+    app.get('/api/health', (res) => {
+      const s = guard(res);
+      sendJson(res, s, 200, { ok: true, sessions: this.sessions.size, uptimeS: Math.round((Date.now() - this.#started) / 1000), workers: this.#workerPids(), avatars: this.sessions.avatarIds });
+    });
+    app.get('/api/avatars', (res) => {
+      sendJson(res, guard(res), 200, { avatars: this.sessions.avatars.map((a) => ({ id: a.id, ...a.info })) });
+    });
+    app.post('/api/sessions', (res, req) => {
+      const s = guard(res);
+      const auth = req.getHeader('authorization');
+      const length = req.getHeader('content-length');
+      void (async () => {
+        try {
+          this.#requireApiKey(auth);
+          const body = createSessionSchema.safeParse(await readJson(res, s, 16 * 1024, length));
+          if (!body.success) throw new HttpError(400, 'bad-request', `invalid body: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+          const session = await this.sessions.create(body.data.avatar ?? 'astronaut');
+          if (s.aborted) {
+            await session.close();
+            return;
+          }
+          sendJson(res, s, 201, this.sessionGrant(session));
+        } catch (err) {
+          if (err instanceof UnknownAvatarError) return sendError(res, s, new HttpError(404, 'unknown-avatar', err.message));
+          if (err instanceof SessionLimitError) return sendError(res, s, new HttpError(503, 'session-limit', err.message));
+          sendError(res, s, err);
+        }
+      })();
+    });
+    app.get('/api/sessions/:id', (res, req) => {
+      const s = guard(res);
+      try {
+        const session = this.#session(req.getParameter(0) ?? '');
+        this.#requireKeyOrToken(req.getHeader('authorization'), req.getQuery('token') ?? '', session.id, ['publisher', 'viewer', 'ingest']);
+        sendJson(res, s, 200, {
+          sessionId: session.id,
+          avatar: session.options.avatarId,
+          createdAt: session.createdAt.toISOString(),
+          hasPublisher: session.room.hasPublisher,
+          ...session.details(),
+        });
+      } catch (err) {
+        sendError(res, s, err);
+      }
+    });
+    app.del('/api/sessions/:id', (res, req) => {
+      const s = guard(res);
+      const auth = req.getHeader('authorization');
+      const id = req.getParameter(0) ?? '';
+      void (async () => {
+        try {
+          this.#requireApiKey(auth);
+          this.#session(id);
+          await this.sessions.end(id);
+          sendJson(res, s, 200, { ended: true });
+        } catch (err) {
+          sendError(res, s, err);
+        }
+      })();
+    });
+    app.any('/api/*', (res) => sendJson(res, guard(res), 404, { error: { code: 'not-found', message: 'no such API route' } }));
+
+    app.ws<WsData>('/signal', {
+      maxPayloadLength: MAX_SIGNAL_MESSAGE_BYTES,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context, 'signal'),
+      open: (ws) => {
+        this.#tieToSession(ws);
+        const data = ws.getUserData();
+        if (data.kind !== 'signal') return;
+        data.peer = new SignalingPeer(data.session, data.role, (text) => {
+          if (data.open) ws.send(text, false);
+        });
+        log.debug({ session: data.session.id, role: data.role, peer: data.peer.id }, 'signaling open');
+      },
+      message: (ws, message, isBinary) => {
+        const data = ws.getUserData();
+        if (data.kind !== 'signal' || !data.peer) return;
+        if (isBinary) {
+          ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'bad-request', message: 'signaling takes text messages' } }), false);
+          return;
+        }
+        void data.peer.handle(Buffer.from(message).toString('utf8'));
+      },
+      close: (ws) => {
+        this.#sockets.delete(ws);
+        const data = ws.getUserData();
+        data.open = false;
+        if (data.kind === 'signal') data.peer?.close();
+      },
+    });
+
+    app.ws<WsData>('/ingest', {
+      maxPayloadLength: MAX_INGEST_MESSAGE_BYTES,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      maxBackpressure: 4 * 1024 * 1024,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context, 'ingest'),
+      open: (ws) => {
+        this.#tieToSession(ws);
+        const data = ws.getUserData();
+        if (data.kind !== 'ingest') return;
+        const reply = (r: IngestReply) => {
+          if (data.open) ws.send(JSON.stringify(r), false);
+        };
+        data.ingest = new TtsIngest(data.session, data.format, reply);
+      },
+      message: (ws, message, isBinary) => {
+        const data = ws.getUserData();
+        if (data.kind !== 'ingest' || !data.ingest) return;
+        if (isBinary) void data.ingest.onBinary(new Uint8Array(message));
+        else void data.ingest.onText(Buffer.from(message).toString('utf8'));
+      },
+      close: (ws) => {
+        this.#sockets.delete(ws);
+        const data = ws.getUserData();
+        data.open = false;
+        if (data.kind === 'ingest') data.ingest?.close();
+      },
+    });
+
+    app.any('/*', (res) => sendJson(res, guard(res), 404, { error: { code: 'not-found', message: 'not found' } }));
+  }
+
+  /** The socket closes when its session ends (a sessionClosed notice goes first). */
+  #tieToSession(ws: WebSocket<WsData>): void {
+    this.#sockets.add(ws);
+    const data = ws.getUserData();
+    data.open = true;
+    const onEnd = () => {
+      if (!data.open) return;
+      if (data.kind === 'signal') data.peer?.notify({ notification: 'sessionClosed', data: { reason: 'session ended' } });
+      else ws.send(JSON.stringify({ type: 'error', code: 'closed', message: 'session ended' }), false);
+      ws.end(1000, 'session ended');
+    };
+    if (data.session.closed) onEnd();
+    else data.session.closeSignal.addEventListener('abort', onEnd, { once: true });
+  }
+
+  #upgrade(res: HttpResponse, req: HttpRequest, context: unknown, kind: 'signal' | 'ingest'): void {
+    const s = guard(res);
+    try {
+      const session = this.#session(req.getQuery('session') ?? '');
+      const roles: TokenRole[] = kind === 'signal' ? ['publisher', 'viewer'] : ['ingest'];
+      const claims = this.#verify(req.getQuery('token') ?? '', session.id, roles);
+      const common = { session, open: false };
+      let data: WsData;
+      if (kind === 'signal') {
+        data = { kind, ...common, role: claims.role as 'publisher' | 'viewer', peer: null };
+      } else {
+        let format;
+        try {
+          format = TtsIngest.parseFormatFromQuery(req.getQuery('encoding') ?? '', req.getQuery('sampleRate') ?? '');
+        } catch {
+          throw new HttpError(400, 'bad-request', 'encoding must be pcm16 or opus and sampleRate 16000, 24000 or 48000');
+        }
+        data = { kind, ...common, format, ingest: null };
+      }
+      res.cork(() => {
+        res.upgrade<WsData>(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context as never);
+      });
+    } catch (err) {
+      sendError(res, s, err);
+    }
+  }
+
+  #session(id: string): AvatarSession {
+    const session = this.sessions.get(id);
+    if (!session) throw new HttpError(404, 'unknown-session', `no session '${id.slice(0, 64)}'`);
+    return session;
+  }
+
+  #verify(token: string, sid: string, roles: readonly TokenRole[]) {
+    if (!token) throw new HttpError(401, 'no-token', 'a session token is required');
+    try {
+      return this.#tokens.verify(token, sid, roles);
+    } catch (err) {
+      if (err instanceof TokenError) throw new HttpError(err.message.startsWith('token role') ? 403 : 401, 'bad-token', err.message);
+      throw err;
+    }
+  }
+
+  #requireApiKey(auth: string): void {
+    if (auth !== `Bearer ${this.config.apiKey}`) throw new HttpError(401, 'bad-key', 'Authorization: Bearer <api key> required');
+  }
+
+  #requireKeyOrToken(auth: string, token: string, sid: string, roles: readonly TokenRole[]): void {
+    if (auth === `Bearer ${this.config.apiKey}`) return;
+    this.#verify(token || auth.replace(/^Bearer /, ''), sid, roles);
+  }
+
+  #static(res: HttpResponse, req: HttpRequest, rel: string): void {
+    const s = guard(res);
+    void req;
+    const path = normalize(join(CLIENT_DIR, rel));
+    if (!path.startsWith(CLIENT_DIR)) return sendError(res, s, new HttpError(404, 'not-found', 'not found'));
+    readFile(path)
+      .then((body) => sendFile(res, s, MIME[extname(path)] ?? 'application/octet-stream', body))
+      .catch(() => sendError(res, s, new HttpError(404, 'not-found', rel.startsWith('dist/') ? 'client not built: run npm run build:client' : 'not found')));
+  }
+}

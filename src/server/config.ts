@@ -1,0 +1,74 @@
+// Server configuration: defaults, then FACECAST_* environment variables, then CLI flags.
+// Validated once at the boundary and frozen.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65_535).default(8080),
+    /** Bearer key for the HTTP API; a random dev key is made and printed when unset. */
+    apiKey: z.string().min(16).optional(),
+    /** HMAC secret for session tokens; random per process when unset. */
+    tokenSecret: z.string().min(16).optional(),
+    tokenTtlS: z.coerce.number().int().min(60).default(24 * 3600),
+    /** IP the WebRTC transports listen on. */
+    rtcListenIp: z.string().default('127.0.0.1'),
+    rtcAnnouncedIp: z.string().optional(),
+    rtcMinPort: z.coerce.number().int().min(1024).max(65_535).default(40_000),
+    rtcMaxPort: z.coerce.number().int().min(1024).max(65_535).default(40_999),
+    workers: z.coerce.number().int().min(1).max(64).default(1),
+    /** Output delay: audio in -> audio and video out. Covers right context + render + encode. */
+    outputDelayMs: z.coerce.number().int().min(60).max(2_000).default(140),
+    /** Mouth right context (look-ahead) in live mode. */
+    rightContextMs: z.coerce.number().int().min(0).max(200).default(40),
+    videoKbps: z.coerce.number().int().min(100).max(8_000).default(800),
+    keyframeIntervalFrames: z.coerce.number().int().min(5).max(250).default(25),
+    maxSessions: z.coerce.number().int().min(1).max(1_000).default(8),
+    /** Portrait of the built-in avatar. */
+    defaultAvatar: z.string().default('models/build/astronaut.png'),
+    avatarCacheDir: z.string().default('var/avatars'),
+  })
+  .strict()
+  .refine((c) => c.rtcMaxPort > c.rtcMinPort, { message: 'rtcMaxPort must be above rtcMinPort' });
+
+export type ServerConfigInput = z.input<typeof configSchema>;
+export type ServerConfig = Readonly<z.output<typeof configSchema> & { apiKey: string; tokenSecret: string; devKey: boolean }>;
+
+const ENV: Record<string, keyof ServerConfigInput> = {
+  FACECAST_HOST: 'host',
+  FACECAST_PORT: 'port',
+  FACECAST_API_KEY: 'apiKey',
+  FACECAST_TOKEN_SECRET: 'tokenSecret',
+  FACECAST_RTC_LISTEN_IP: 'rtcListenIp',
+  FACECAST_RTC_ANNOUNCED_IP: 'rtcAnnouncedIp',
+  FACECAST_RTC_MIN_PORT: 'rtcMinPort',
+  FACECAST_RTC_MAX_PORT: 'rtcMaxPort',
+  FACECAST_WORKERS: 'workers',
+  FACECAST_OUTPUT_DELAY_MS: 'outputDelayMs',
+  FACECAST_RIGHT_CONTEXT_MS: 'rightContextMs',
+  FACECAST_VIDEO_KBPS: 'videoKbps',
+  FACECAST_MAX_SESSIONS: 'maxSessions',
+  FACECAST_AVATAR: 'defaultAvatar',
+  FACECAST_AVATAR_CACHE: 'avatarCacheDir',
+};
+
+export function loadConfig(overrides: Partial<ServerConfigInput> = {}, env = process.env): ServerConfig {
+  const fromEnv: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') fromEnv[key] = v;
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const parsed = configSchema.safeParse({ ...fromEnv, ...defined });
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const devKey = parsed.data.apiKey === undefined;
+  return Object.freeze({
+    ...parsed.data,
+    apiKey: parsed.data.apiKey ?? `dev-${randomBytes(12).toString('hex')}`,
+    tokenSecret: parsed.data.tokenSecret ?? randomBytes(32).toString('hex'),
+    devKey,
+  });
+}

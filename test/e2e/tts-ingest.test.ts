@@ -1,0 +1,133 @@
+// End to end for assistant faces: a Node `ws` client streams TTS audio (PCM16 at 24 kHz)
+// three times faster than real time with its text; a Chromium viewer gets the video at the
+// normal pace with the mouth following the audio; an interrupt mid-sentence stops the mouth
+// and the audio in the page within 80 ms of the event.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { FIRST_SENTENCE, SECOND_SENTENCE, makeSpeechFixture, type SpeechFixture } from '../support/audio-fixtures.ts';
+import { launchBrowser, type Browser } from '../support/browser.ts';
+import { createSession, mouthBox, startTestServer } from '../support/server.ts';
+import { record, waitLive, type Recording } from '../support/page-api.ts';
+import { measureLipSync } from '../support/lipsync.ts';
+import { JsonSocket } from '../support/ws-client.ts';
+import { percentile, regionActivity, smooth } from '../support/signal-analysis.ts';
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let browser: Browser;
+let fixture: SpeechFixture;
+let pcm24: Buffer;
+
+beforeAll(async () => {
+  fixture = makeSpeechFixture(join(tmpdir(), 'facecast-fixtures'), { leadS: 0.3, gapS: 2, tailS: 0.5 });
+  pcm24 = readFileSync(fixture.raw24);
+  server = await startTestServer();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Streams PCM16 @ 24 kHz in 100 ms pieces at `speed` x real time; resolves when all is sent. */
+async function stream(c: JsonSocket, pcm: Buffer, speed: number, signal?: { stop: boolean }): Promise<number> {
+  const piece = 4_800; // 100 ms at 24 kHz, 2 bytes a sample
+  const t0 = Date.now();
+  for (let off = 0, k = 0; off < pcm.length && !signal?.stop; off += piece, k++) {
+    c.send(pcm.subarray(off, off + piece));
+    const due = t0 + ((k + 1) * 100) / speed;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+  }
+  return Date.now() - t0;
+}
+
+async function viewerFor(sessionUrl: string): Promise<Page> {
+  const page = await browser.context.newPage();
+  await page.goto(sessionUrl);
+  await waitLive(page);
+  return page;
+}
+
+describe('TTS ingest over WebSocket', () => {
+  it('plays audio sent 3x faster than real time at the normal pace, with the mouth following it', async () => {
+    const s = await createSession(server.base, server.key);
+    const page = await viewerFor(s.urls.view);
+    const c = await JsonSocket.open(`${s.urls.ingest}&encoding=pcm16&sampleRate=24000`);
+    await c.next((m) => m.type === 'ready');
+    const box = await mouthBox(server.base);
+    const recording = record(page, box, fixture.durationS * 1000 + 1_500);
+    c.send({ type: 'text', text: `${FIRST_SENTENCE} ${SECOND_SENTENCE}` });
+    const sendMs = await stream(c, pcm24, 3);
+    c.send({ type: 'end_of_turn' });
+    const started = await c.next((m) => m.type === 'playback_started');
+    const finished = await c.next((m) => m.type === 'playback_finished', 30_000);
+    const rec: Recording = await recording;
+    page.close().catch(() => undefined);
+    c.close();
+
+    const audioMs = fixture.durationS * 1000;
+    const playedMs = (finished.wallTimeMs as number) - (started.wallTimeMs as number);
+    console.info(`sent ${audioMs.toFixed(0)} ms of audio in ${sendMs} ms; played over ${playedMs} ms; position ${finished.positionMs} ms`);
+    expect(sendMs).toBeLessThan(audioMs / 2);
+    expect(finished.interrupted).toBe(false);
+    expect(Math.abs((finished.positionMs as number) - audioMs)).toBeLessThanOrEqual(40);
+    expect(Math.abs(playedMs - audioMs) / audioMs).toBeLessThan(0.05);
+
+    const m = measureLipSync(rec);
+    console.info(`viewer: ${m.fps.toFixed(1)} fps, lip sync r=${m.r.toFixed(2)} at ${m.lagMs} ms (chance ${m.shuffledR.toFixed(2)}), silence/speech ${m.silenceRatio.toFixed(2)}`);
+    expect(m.fps).toBeGreaterThanOrEqual(20);
+    expect(m.speechFrames).toBeGreaterThan(25);
+    expect(m.r).toBeGreaterThanOrEqual(0.5);
+    expect(m.r - m.shuffledR).toBeGreaterThan(0.2);
+    expect(Math.abs(m.lagMs)).toBeLessThanOrEqual(120);
+  });
+
+  it('an interrupt mid-sentence stops the mouth and the audio in the page within 80 ms', async () => {
+    const s = await createSession(server.base, server.key);
+    const page = await viewerFor(s.urls.view);
+    const c = await JsonSocket.open(`${s.urls.ingest}&encoding=pcm16&sampleRate=24000`);
+    await c.next((m) => m.type === 'ready');
+    const box = await mouthBox(server.base);
+    const recording = record(page, box, 5_000);
+    const sending = stream(c, pcm24, 3);
+    const started = await c.next((m) => m.type === 'playback_started');
+    // 1.5 s into playback is inside the first sentence (it starts 0.3 s in, lasts ~4 s).
+    await new Promise((r) => setTimeout(r, Math.max(0, (started.wallTimeMs as number) + 1_500 - Date.now())));
+    const interruptAt = Date.now();
+    c.send({ type: 'interrupt' });
+    const ack = await c.next((m) => m.type === 'interrupted');
+    const finished = await c.next((m) => m.type === 'playback_finished');
+    await sending;
+    const rec = await recording;
+    page.close().catch(() => undefined);
+    c.close();
+    expect(finished.interrupted).toBe(true);
+    expect(finished.positionMs as number).toBeGreaterThan(1_000);
+    expect(finished.positionMs as number).toBeLessThan(2_500);
+    expect(ack.droppedMs as number).toBeGreaterThan(500);
+
+    const wall = (t: number) => rec.timeOrigin + t;
+    const env = smooth(rec.audio.envelope, 3);
+    const envWall = env.map((_, i) => wall(rec.audio.t0 + i * 10));
+    const peak = percentile(env, 0.98);
+    const loud = envWall.filter((t, i) => env[i] > 0.15 * peak);
+    const audioActiveBefore = loud.some((t) => t > interruptAt - 300 && t <= interruptAt);
+    const audioEnd = Math.max(...loud);
+
+    // Mouth: at rest = frames well after the interrupt; active = clearly off rest.
+    const fw = rec.frames.t.map(wall);
+    const restIdx = fw.map((t, i) => ({ t, i })).filter(({ t }) => t > interruptAt + 800).map(({ i }) => i);
+    const activity = regionActivity(rec.frames.gray, restIdx);
+    const before = activity.filter((_, i) => fw[i] < interruptAt && fw[i] > interruptAt - 1_200);
+    const threshold = 0.25 * percentile(before, 0.9);
+    const moving = fw.filter((t, i) => activity[i] > threshold && t > interruptAt - 1_200);
+    const mouthEnd = Math.max(...moving);
+    console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio)`);
+    expect(audioActiveBefore).toBe(true);
+    expect(percentile(before, 0.9)).toBeGreaterThan(2); // the mouth was really moving
+    expect(audioEnd - interruptAt).toBeLessThanOrEqual(80);
+    expect(mouthEnd - interruptAt).toBeLessThanOrEqual(80);
+  });
+});

@@ -1,0 +1,42 @@
+// Starts a real facecast server in-process on loopback with a free port.
+import { startFacecast, type RunningServer } from '../../src/cli/serve.ts';
+
+export async function startTestServer(overrides: Parameters<typeof startFacecast>[0] = {}): Promise<RunningServer & { base: string; key: string }> {
+  const running = await startFacecast({ host: '127.0.0.1', port: 0, rtcListenIp: '127.0.0.1', ...overrides });
+  return Object.assign(running, { base: running.server.baseUrl, key: running.server.config.apiKey });
+}
+
+export async function createSession(base: string, key: string) {
+  const res = await fetch(`${base}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+  if (res.status !== 201) throw new Error(`create session: ${res.status} ${await res.text()}`);
+  return (await res.json()) as {
+    sessionId: string;
+    publisherToken: string;
+    viewerToken: string;
+    ingestToken: string;
+    urls: { publish: string; view: string; signal: string; ingest: string };
+  };
+}
+
+export async function mouthBox(base: string): Promise<{ x: number; y: number; w: number; h: number }> {
+  const res = await fetch(`${base}/api/avatars`);
+  const body = (await res.json()) as { avatars: { mouthBox: { x: number; y: number; w: number; h: number } }[] };
+  return body.avatars[0].mouthBox;
+}
+
+/** ffmpeg encoders this process has running (one per session, whatever the viewers). */
+export async function ffmpegChildren(): Promise<number> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  let n = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+      if (m && m[1] === 'ffmpeg' && Number(m[2]) === process.pid) n++;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return n;
+}
