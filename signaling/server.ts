@@ -89,6 +89,8 @@ export class SignalingPeer {
       const data = await this.#dispatch(req);
       this.#reply({ id: req.id, ok: true, data });
     } catch (err) {
+      // The client left while we worked: nobody to answer, nothing went wrong here.
+      if (this.#closed) return log.debug({ err, method: req.method }, 'request ended after the peer left');
       const coded = err as Partial<CodedError>;
       const code = err instanceof TypeError ? 'bad-request' : typeof coded.code === 'string' && KNOWN_CODES.has(coded.code as SignalErrorCode) ? (coded.code as SignalErrorCode) : 'internal';
       if (code === 'internal') log.error({ err, method: req.method }, 'signaling request failed');

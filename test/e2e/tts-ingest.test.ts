@@ -91,10 +91,13 @@ describe('TTS ingest over WebSocket', () => {
     await c.next((m) => m.type === 'ready');
     const box = await mouthBox(server.base);
     const recording = record(page, box, 5_000);
-    const sending = stream(c, pcm24, 3);
+    const stopSending = { stop: false };
+    const sending = stream(c, pcm24, 3, stopSending);
     const started = await c.next((m) => m.type === 'playback_started');
     // 1.5 s into playback is inside the first sentence (it starts 0.3 s in, lasts ~4 s).
     await new Promise((r) => setTimeout(r, Math.max(0, (started.wallTimeMs as number) + 1_500 - Date.now())));
+    // The TTS stops producing, then tells the server (as an agent does on barge-in).
+    stopSending.stop = true;
     const interruptAt = Date.now();
     c.send({ type: 'interrupt' });
     const ack = await c.next((m) => m.type === 'interrupted');
