@@ -5,6 +5,7 @@
 // the same audio offline to raw frames and times ffmpeg encoding them with the session's VP8
 // settings, paced at 25 fps (-re). Usage: node --import tsx bench/cpu.ts [--seconds 20]
 import { spawn } from 'node:child_process';
+import { startServerProcess } from './server-process.ts';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,19 +31,8 @@ mkdirSync(dir, { recursive: true });
 const fixture = makeSpeechFixture(dir, { leadS: 0.2, gapS: 1, tailS: 0.2 });
 
 // 1. The server, as a user runs it.
-const child = spawn(process.execPath, ['bin/facecast.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const demo = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    const m = /demo page:\s+(\S+)/.exec(out);
-    if (m) resolve(m[1]);
-  });
-  child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
-});
-const url = new URL(demo);
-const base = url.origin;
-const key = url.searchParams.get('key')!;
+const server = await startServerProcess();
+const { child, base, key } = server;
 const browser = await launchBrowser();
 const result: Record<string, unknown> = { command: `node --import tsx bench/cpu.ts --seconds ${windowS}`, machine: machine(), date: new Date().toISOString(), windowS };
 try {
@@ -119,5 +109,5 @@ try {
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();
-  child.kill('SIGTERM');
+  await server.stop();
 }

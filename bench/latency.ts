@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchBrowser } from '../test/support/browser.ts';
-import { mouthBox, startTestServer } from '../test/support/server.ts';
+import { mouthBox } from '../test/support/server.ts';
+import { startServerProcess } from './server-process.ts';
 import { waitLive } from '../test/support/page-api.ts';
 import { percentile, regionActivity } from '../test/support/signal-analysis.ts';
 import { machine } from './machine.ts';
 
-const { values } = parseArgs({ options: { bursts: { type: 'string', default: '12' }, out: { type: 'string', default: 'bench/results/latency.json' } } });
+const { values } = parseArgs({ options: { bursts: { type: 'string', default: '12' }, 'output-delay-ms': { type: 'string', default: '100' }, out: { type: 'string', default: 'bench/results/latency.json' } } });
+const outputDelayMs = Number(values['output-delay-ms']);
 const bursts = Number(values.bursts);
 const GAP_S = 1.6;
 const BURST_S = 0.45;
@@ -29,7 +31,7 @@ execFileSync('sox', ['-n', ...fmt, gap, 'trim', '0', String(GAP_S - BURST_S)]);
 execFileSync('sox', [join(dir, 'gap.wav'), join(dir, 'gap.wav'), ...Array.from({ length: bursts }, () => [one, gap]).flat(), wav]);
 const totalMs = ((GAP_S - BURST_S) * 2 + bursts * GAP_S) * 1000;
 
-const server = await startTestServer();
+const server = await startServerProcess(['--output-delay-ms', String(outputDelayMs)]);
 const browser = await launchBrowser({ micWav: wav });
 try {
   const page = await browser.context.newPage();
@@ -66,20 +68,23 @@ try {
     const first = win.find(({ a }) => a > base + 0.3 * (top - base));
     if (first) latencies.push(first.t - o);
   }
+  const sessionId = await page.evaluate(() => (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
+  const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as Record<string, unknown>;
   const result = {
-    command: `node --import tsx bench/latency.ts --bursts ${bursts}`,
+    command: `node --import tsx bench/latency.ts --bursts ${bursts} --output-delay-ms ${outputDelayMs}`,
     machine: machine(),
     date: new Date().toISOString(),
-    outputDelayMs: server.server.config.outputDelayMs,
+    outputDelayMs,
     onsets: onsets.length,
     measured: latencies.length,
     latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), min: Math.min(...latencies), max: Math.max(...latencies) },
     samplesMs: latencies.map((l) => Math.round(l)),
+    server: { lateFrames: info.lateFrames, scheduler: info.scheduler, pacer: info.pacer, mic: info.mic, recentLateFrames: info.recentLateFrames },
     note: 'onset = microphone sample reaching the page audio graph; frame time = requestVideoFrameCallback presentation in the same page',
   };
   writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();
-  await server.close();
+  await server.stop();
 }

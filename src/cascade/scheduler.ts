@@ -63,6 +63,11 @@ export class CascadeScheduler {
     return this.#epoch;
   }
 
+  /** The next frame the render loop will work on. */
+  get nextIndex(): number {
+    return this.#next;
+  }
+
   /** Frames rendered and waiting for the pacer. */
   get queued(): number {
     return this.#frames.size;

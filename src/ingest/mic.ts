@@ -1,7 +1,9 @@
 // Live microphone ingest: RTP (Opus) consumed in-process from mediasoup -> 20 ms chunks
-// on the session's media clock. The first packet anchors the sender's RTP clock to media
-// time; later chunks follow the RTP timestamps, so network jitter never moves audio on the
-// timeline. If the two clocks drift apart (or the sender paused), the anchor is reset.
+// on the session's media clock. A chunk's media time comes from its RTP timestamp plus an
+// offset: the smallest transit seen over the last two seconds (the fastest packet), so
+// delivery jitter and event-loop stalls never move audio on the timeline. Only when that
+// floor itself moves by more than maxDriftUs (the sender's clock drifts from ours, or it
+// paused) is the stream re-anchored, and each re-anchor is counted.
 import { parseRtpPacket, sequenceDelta } from '../media/rtp.ts';
 import { OpusDecoder } from '../audio/opus-decoder.ts';
 import { Chunker } from '../audio/chunker.ts';
@@ -10,11 +12,15 @@ import { moduleLogger } from '../log.ts';
 
 const log = moduleLogger('ingest/mic');
 const CHUNK_US = CHUNK_MS * 1000;
+/** Packets whose transit floor anchors the timeline: two seconds of 20 ms packets. */
+const TRANSIT_WINDOW = 100;
+/** Packets that must all be late before the timeline moves forward (200 ms). */
+const RECENT = 10;
 
 export interface MicIngestOptions {
   /** Media time now (the session clock). */
   nowUs: () => number;
-  /** Largest |timeline - arrival| tolerated before re-anchoring, us. */
+  /** How far the transit floor may move before re-anchoring, us. */
   maxDriftUs?: number;
   epoch: () => number;
   onChunk: (chunk: AudioChunk) => void;
@@ -35,10 +41,15 @@ export class MicIngest {
   readonly #decoder = new OpusDecoder();
   readonly #stats: MicIngestStats = { packets: 0, malformed: 0, lost: 0, reordered: 0, reanchors: 0, padding: 0 };
   #chunker: Chunker | null = null;
-  #anchorRtpTs = 0;
-  #anchorPtsUs = 0;
+  /** RTP time since the current anchor's first packet, unwrapped, us. */
+  #rtpUs = 0;
+  /** pts = rtpUs + offset. */
+  #offsetUs = 0;
+  /** Transits (arrival media time - rtpUs) of the last TRANSIT_WINDOW packets. */
+  #transits: number[] = [];
   #lastSeq = -1;
   #lastTs = 0;
+  #prevLen = 960;
 
   constructor(opts: MicIngestOptions) {
     this.#opts = opts;
@@ -76,26 +87,47 @@ export class MicIngest {
       return;
     }
     const now = this.#opts.nowUs();
-    const tsDelta = this.#lastSeq < 0 ? 0 : (rtp.timestamp - this.#lastTs) >>> 0;
+    const first = this.#lastSeq < 0 || !this.#chunker;
+    const tsDelta = first ? 0 : (rtp.timestamp - this.#lastTs) >>> 0;
     this.#lastSeq = rtp.sequenceNumber;
     this.#lastTs = rtp.timestamp;
-    // Where this packet's first sample sits on the media timeline by the sender's clock.
-    let pts = this.#anchorPtsUs + ((((rtp.timestamp - this.#anchorRtpTs) >>> 0) * 1000) / 48);
-    const arrivalPts = now - (pcm.length * 1000) / 48; // the packet ends about now
-    const maxDrift = this.#opts.maxDriftUs ?? 80_000;
-    if (!this.#chunker || Math.abs(pts - arrivalPts) > maxDrift || tsDelta > 48 * 1000) {
-      if (this.#chunker) this.#stats.reanchors++;
-      for (const c of this.#chunker?.flush() ?? []) this.#opts.onChunk(c);
-      // Align to the chunk grid so audio slots line up with video frames.
-      pts = Math.ceil(arrivalPts / CHUNK_US) * CHUNK_US;
-      this.#anchorRtpTs = rtp.timestamp;
-      this.#anchorPtsUs = pts;
-      this.#chunker = new Chunker(pts, this.#opts.epoch());
-    } else if (tsDelta > pcm.length) {
-      // Lost packets: fill their span with silence so later audio keeps its place.
-      const gap = tsDelta - pcm.length;
-      for (const c of this.#chunker.push(new Int16Array(gap))) this.#opts.onChunk(c);
+    const durUs = (pcm.length * 1000) / 48;
+    // A pause of over a second (or the first packet): start a new anchor.
+    if (first || tsDelta > 48_000) {
+      this.#reanchor(now - durUs, !first);
+    } else {
+      this.#rtpUs += (tsDelta * 1000) / 48;
+      this.#transits.push(now - durUs - this.#rtpUs);
+      if (this.#transits.length > TRANSIT_WINDOW) this.#transits.shift();
+      const maxDrift = this.#opts.maxDriftUs ?? 60_000;
+      // Late for 200 ms running (a stall, or the sender's clock is slow): move forward now,
+      // or that audio would miss the pacer. Early against the 2 s floor: move back, which
+      // only trims latency, so it may wait for the longer evidence.
+      const recent = this.#transits.length >= RECENT ? Math.min(...this.#transits.slice(-RECENT)) : -Infinity;
+      const floor = Math.min(...this.#transits);
+      if (recent - this.#offsetUs > maxDrift) {
+        this.#reanchor(now - durUs, true, recent);
+      } else if (this.#transits.length >= TRANSIT_WINDOW / 2 && this.#offsetUs - floor > maxDrift) {
+        this.#reanchor(now - durUs, true, floor);
+      } else if (tsDelta > this.#prevLen) {
+        // Lost packets: fill their span with silence so later audio keeps its place.
+        for (const c of this.#chunker!.push(new Int16Array(tsDelta - this.#prevLen))) this.#opts.onChunk(c);
+      }
     }
-    for (const c of this.#chunker.push(pcm)) this.#opts.onChunk(c);
+    this.#prevLen = pcm.length;
+    for (const c of this.#chunker!.push(pcm)) this.#opts.onChunk(c);
+  }
+
+  /** Starts the timeline over at this packet: pts = its RTP time + the transit floor. */
+  #reanchor(arrivalPtsUs: number, counted: boolean, floorUs?: number): void {
+    if (counted) this.#stats.reanchors++;
+    for (const c of this.#chunker?.flush() ?? []) this.#opts.onChunk(c);
+    const transit = floorUs === undefined ? arrivalPtsUs : floorUs + this.#rtpUs;
+    // Align to the chunk grid so audio slots line up with video frames.
+    const pts = Math.ceil(transit / CHUNK_US) * CHUNK_US;
+    this.#rtpUs = 0;
+    this.#offsetUs = pts;
+    this.#transits = [arrivalPtsUs];
+    this.#chunker = new Chunker(pts, this.#opts.epoch());
   }
 }

@@ -19,7 +19,7 @@ export const configSchema = z
     rtcMaxPort: z.coerce.number().int().min(1024).max(65_535).default(40_999),
     workers: z.coerce.number().int().min(1).max(64).default(1),
     /** Output delay: audio in -> audio and video out. Covers right context + render + encode. */
-    outputDelayMs: z.coerce.number().int().min(60).max(2_000).default(140),
+    outputDelayMs: z.coerce.number().int().min(60).max(2_000).default(100),
     /** Mouth right context (look-ahead) in live mode. */
     rightContextMs: z.coerce.number().int().min(0).max(200).default(40),
     videoKbps: z.coerce.number().int().min(100).max(8_000).default(800),

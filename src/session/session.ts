@@ -57,6 +57,8 @@ export class AvatarSession implements TtsTarget {
   #queuedEndUs = 0;
   #lastFrame: RenderOutput | null = null;
   #lateFrames = 0;
+  /** The last few late frames, for diagnosis in the API (bounded ring). */
+  readonly #lateLog: { frame: number; atMs: number; coveredMs: number; nextToRender: number; queued: number }[] = [];
   #lastLatencyUs = 0;
   #closed = false;
   #onClose: (() => void) | null = null;
@@ -144,6 +146,7 @@ export class AvatarSession implements TtsTarget {
       mic: this.#mic.stats,
       encoder: this.#egress.encoderStats(),
       playoutLateDrops: this.#playout.lateDrops,
+      recentLateFrames: this.#lateLog,
       queuedAudioMs: (this.#playout.size * TICK_US) / 1000,
       declaredLatencyMs: this.declaredLatencyUs / 1000,
       outputDelayMs: this.options.outputDelayUs / 1000,
@@ -262,7 +265,11 @@ export class AvatarSession implements TtsTarget {
   #videoTick(index: number, nowUs: number): void {
     const scheduled = this.#scheduler.take(index);
     let frame = scheduled?.frame ?? this.#lastFrame;
-    if (!scheduled) this.#lateFrames++;
+    if (!scheduled) {
+      this.#lateFrames++;
+      this.#lateLog.push({ frame: index, atMs: nowUs / 1000, coveredMs: this.#mouth.coveredUntilUs / 1000, nextToRender: this.#scheduler.nextIndex, queued: this.#scheduler.queued });
+      if (this.#lateLog.length > 20) this.#lateLog.shift();
+    }
     else this.#lastLatencyUs = nowUs - scheduled.ptsUs;
     if (!frame) return; // nothing rendered yet at the very start
     this.#lastFrame = frame;

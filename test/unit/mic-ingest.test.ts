@@ -77,17 +77,36 @@ describe('MicIngest', () => {
     expect(chunks).toHaveLength(3);
   });
 
-  it('re-anchors when the sender clock and the media clock drift apart', () => {
+  it('moves the timeline forward when audio keeps arriving late (a stall, or a slow sender clock)', () => {
     let now = 0;
+    const arrivals: number[] = [];
     const { mic, chunks } = ingest(() => now);
-    const packets = makePackets(20, 0, 0);
+    const packets = makePackets(40, 0, 0);
     packets.forEach((p, k) => {
-      // The sender paused 500 ms between packet 9 and 10 without advancing RTP time.
+      // From packet 10 on, everything arrives 500 ms later than the RTP clock says.
       now = 20_000 + k * 20_000 + (k >= 10 ? 500_000 : 0);
+      arrivals.push(now);
       mic.push(p);
     });
     expect(mic.stats.reanchors).toBe(1);
-    const gap = chunks[10].ptsUs - chunks[9].ptsUs;
-    expect(gap).toBeGreaterThanOrEqual(500_000);
+    const gaps = chunks.slice(1).map((c, i) => c.ptsUs - chunks[i].ptsUs);
+    expect(Math.max(...gaps)).toBeGreaterThanOrEqual(480_000);
+    // After the move, audio is stamped close to when it arrives again.
+    const last = chunks[chunks.length - 1];
+    expect(arrivals[arrivals.length - 1] - last.ptsUs).toBeLessThan(60_000);
+  });
+
+  it('rides out a short delivery stall without moving the timeline', () => {
+    let now = 0;
+    const { mic, chunks } = ingest(() => now);
+    const packets = makePackets(60, 0, 0);
+    packets.forEach((p, k) => {
+      // An 80 ms event-loop stall: packets 20-23 are delivered together at the end of it.
+      now = 20_000 + k * 20_000;
+      if (k >= 20 && k <= 23) now = 20_000 + 24 * 20_000;
+      mic.push(p);
+    });
+    expect(mic.stats.reanchors).toBe(0);
+    chunks.forEach((c, k) => expect(c.ptsUs).toBe(chunks[0].ptsUs + k * 20_000));
   });
 });
