@@ -41,7 +41,7 @@ try {
   const box = await mouthBox(server.base);
   const rec = await page.evaluate(
     async ({ box, ms }) => {
-      const [frames, mic] = await Promise.all([window.facecast.captureFrames({ fps: 25, durationMs: ms, region: box }), (window.facecast.captureAudio as (d: number, s: string) => Promise<{ t0: number; envelope: number[] }>)(ms, 'microphone')]);
+      const [frames, mic] = await Promise.all([window.facecast.captureFrames({ fps: 25, durationMs: ms, region: box }), (window.facecast.captureAudio as (d: number, s: string) => Promise<{ t0: number; envelope: number[]; times: number[] }>)(ms, 'microphone')]);
       return { frames, mic };
     },
     { box, ms: totalMs },
@@ -53,7 +53,7 @@ try {
   const onsets: number[] = [];
   let quiet = 0;
   env.forEach((e, i) => {
-    if (e > 0.2 * peak && quiet >= 50) onsets.push(rec.mic.t0 + i * 10);
+    if (e > 0.2 * peak && quiet >= 50) onsets.push(rec.mic.times[i]);
     quiet = e < 0.05 * peak ? quiet + 1 : 0;
   });
   const ft = rec.frames.t;
@@ -70,6 +70,8 @@ try {
   }
   const sessionId = await page.evaluate(() => (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
   const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as Record<string, unknown>;
+  const n = env.length - 1;
+  const audioClockDriftMs = rec.mic.times[n] - (rec.mic.t0 + n * 10);
   const result = {
     command: `node --import tsx bench/latency.ts --bursts ${bursts} --output-delay-ms ${outputDelayMs}`,
     machine: machine(),
@@ -80,6 +82,7 @@ try {
     latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), min: Math.min(...latencies), max: Math.max(...latencies) },
     samplesMs: latencies.map((l) => Math.round(l)),
     server: { lateFrames: info.lateFrames, scheduler: info.scheduler, pacer: info.pacer, mic: info.mic, recentLateFrames: info.recentLateFrames },
+    audioClockDriftMs,
     note: 'onset = microphone sample reaching the page audio graph; frame time = requestVideoFrameCallback presentation in the same page',
   };
   writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n');

@@ -32,6 +32,11 @@ export interface AudioCapture {
   sampleRate: number;
   /** RMS (linear, 0..1) of consecutive 10 ms bins. */
   envelope: number[];
+  /**
+   * performance.now() time of each bin, mapped from the audio clock when the bin is seen.
+   * Use these rather than t0 + i*10: an audio device's clock drifts from performance.now().
+   */
+  times: number[];
 }
 
 const MAX_SIDE = 64;
@@ -221,6 +226,7 @@ export async function captureAudio(track: MediaStreamTrack, durationMs: number):
   const wanted = Math.max(1, Math.round(durationMs / 10));
   const source = ctx.createMediaStreamSource(new MediaStream([track]));
   const envelope: number[] = [];
+  const times: number[] = [];
   let t0: number | null = null;
 
   return new Promise<AudioCapture>((resolve, reject) => {
@@ -231,12 +237,14 @@ export async function captureAudio(track: MediaStreamTrack, durationMs: number):
     }, durationMs + 5_000);
     const addBin = (startFrame: number, rms: number): void => {
       if (envelope.length >= wanted) return;
-      if (t0 === null) t0 = contextToPerformance(ctx, startFrame / sampleRate);
+      const t = contextToPerformance(ctx, startFrame / sampleRate);
+      if (t0 === null) t0 = t;
       envelope.push(rms);
+      times.push(t);
       if (envelope.length === wanted) {
         clearTimeout(safety);
         cleanup();
-        resolve({ t0, sampleRate, envelope });
+        resolve({ t0, sampleRate, envelope, times });
       }
     };
 

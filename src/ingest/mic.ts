@@ -123,8 +123,9 @@ export class MicIngest {
     if (counted) this.#stats.reanchors++;
     for (const c of this.#chunker?.flush() ?? []) this.#opts.onChunk(c);
     const transit = floorUs === undefined ? arrivalPtsUs : floorUs + this.#rtpUs;
-    // Align to the chunk grid so audio slots line up with video frames.
-    const pts = Math.ceil(transit / CHUNK_US) * CHUNK_US;
+    // Align to the chunk grid so audio slots line up with video frames. Rounding down puts
+    // the audio up to one chunk earlier than it arrived, which the output delay absorbs.
+    const pts = Math.floor(transit / CHUNK_US) * CHUNK_US;
     this.#rtpUs = 0;
     this.#offsetUs = pts;
     this.#transits = [arrivalPtsUs];
