@@ -41,7 +41,7 @@ try {
   const box = await mouthBox(server.base);
   const rec = await page.evaluate(
     async ({ box, ms }) => {
-      const [frames, mic] = await Promise.all([window.facecast.captureFrames({ fps: 25, durationMs: ms, region: box }), (window.facecast.captureAudio as (d: number, s: string) => Promise<{ t0: number; envelope: number[]; times: number[] }>)(ms, 'microphone')]);
+      const [frames, mic] = await Promise.all([window.facecast.captureFrames({ fps: 25, durationMs: ms, region: box }), window.facecast.captureAudio(ms, 'microphone')]);
       return { frames, mic };
     },
     { box, ms: totalMs },

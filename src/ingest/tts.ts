@@ -6,6 +6,7 @@ import { Resampler } from '../audio/resampler.ts';
 import { OpusDecoder, OpusDecodeError } from '../audio/opus-decoder.ts';
 import { pcm16FromBytes } from '../audio/pcm.ts';
 import { Chunker } from '../audio/chunker.ts';
+import PQueue from 'p-queue';
 import type { AudioChunk } from '../media/types.ts';
 import { moduleLogger } from '../log.ts';
 
@@ -31,6 +32,8 @@ export interface TtsTarget {
 }
 
 let nextSegmentId = 1;
+/** Messages waiting to be processed before new ones are refused. */
+const MAX_PENDING_MESSAGES = 1024;
 
 export class TtsIngest {
   readonly #target: TtsTarget;
@@ -41,8 +44,8 @@ export class TtsIngest {
   #segmentId: number | null = null;
   #chunker: Chunker | null = null;
   #held: AudioChunk | null = null;
-  /** Serialises message handling: resampler creation is async, order must hold. */
-  #chain: Promise<void> = Promise.resolve();
+  /** Messages in order, one at a time (resampler creation is async). Bounded: see #enqueue. */
+  readonly #work = new PQueue({ concurrency: 1 });
   #closed = false;
 
   constructor(target: TtsTarget, format: AudioFormat | null, reply: (r: IngestReply) => void) {
@@ -69,11 +72,17 @@ export class TtsIngest {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#work.clear();
     this.#resampler?.close();
   }
 
+  /** Overflow policy: reject with an error to the client (never a silent drop). */
   #enqueue(fn: () => Promise<void> | void): Promise<void> {
-    this.#chain = this.#chain.then(async () => {
+    if (this.#work.size >= MAX_PENDING_MESSAGES) {
+      this.#reply({ type: 'error', code: 'buffer-full', message: `more than ${MAX_PENDING_MESSAGES} messages waiting: this one was not processed` });
+      return Promise.resolve();
+    }
+    return this.#work.add(async () => {
       if (this.#closed) return;
       try {
         await fn();
@@ -82,7 +91,6 @@ export class TtsIngest {
         this.#reply({ type: 'error', code: 'bad-event', message: (err as Error).message });
       }
     });
-    return this.#chain;
   }
 
   async #event(text: string): Promise<void> {

@@ -1,6 +1,6 @@
 // The lip-sync measure on frames and audio a page received: per-frame activity of the
 // mouth region (difference from its at-rest look) against the received audio envelope.
-import { bestLagCorrelation, mean, percentile, regionActivity, sampleAt, smooth } from './signal-analysis.ts';
+import { bestLagCorrelation, mean, percentile, regionActivity, sampleAt, seriesAt, smooth } from './signal-analysis.ts';
 import type { Recording } from './page-api.ts';
 
 export interface LipSyncResult {
@@ -20,7 +20,7 @@ export interface LipSyncResult {
 export function measureLipSync(rec: Recording): LipSyncResult {
   const { frames, audio } = rec;
   const env = smooth(audio.envelope, 5);
-  const envAt = (t: number) => sampleAt(env, audio.t0, 10, t);
+  const envAt = (t: number) => (audio.times?.length === env.length ? seriesAt(audio.times, env, t) : sampleAt(env, audio.t0, 10, t));
   const peak = percentile(env, 0.95) || 1e-9;
   const envFrames = frames.t.map(envAt);
   const rest = envFrames.map((e, i) => ({ e, i })).filter(({ e }) => e < 0.05 * peak).map(({ i }) => i);

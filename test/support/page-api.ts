@@ -19,6 +19,8 @@ export interface AudioCapture {
   t0: number;
   sampleRate: number;
   envelope: number[];
+  /** performance.now() of each bin, mapped from the audio clock as it was seen. */
+  times: number[];
 }
 
 interface FacecastHooks {
@@ -28,7 +30,7 @@ interface FacecastHooks {
   start(): Promise<void>;
   stop(): void;
   captureFrames(o: { fps: number; durationMs: number; region?: Region }): Promise<FrameCapture>;
-  captureAudio(ms: number): Promise<AudioCapture>;
+  captureAudio(ms: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
 }
 
 declare global {

@@ -45,6 +45,20 @@ export function sampleAt(series: readonly number[], t0: number, dt: number, t: n
   return series[i] + (series[i + 1] - series[i]) * (x - i);
 }
 
+/** Value of a series sampled at increasing times, linear interpolation, 0 outside. */
+export function seriesAt(times: readonly number[], values: readonly number[], t: number): number {
+  if (times.length < 2 || t < times[0] || t > times[times.length - 1]) return 0;
+  let lo = 0;
+  let hi = times.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] <= t) lo = mid;
+    else hi = mid;
+  }
+  const span = times[hi] - times[lo];
+  return span > 0 ? values[lo] + ((values[hi] - values[lo]) * (t - times[lo])) / span : values[lo];
+}
+
 /** Moving average with a centred window of w samples. */
 export function smooth(x: readonly number[], w: number): number[] {
   const h = Math.floor(w / 2);
