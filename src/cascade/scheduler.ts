@@ -5,7 +5,7 @@
 import type { MouthFeatureTrack } from '../audio/mouth-features.ts';
 import { FRAME_US } from '../media/types.ts';
 import { moduleLogger } from '../log.ts';
-import type { Anchor, FillWindow, PackStages, ScheduledFrame } from './types.ts';
+import type { Anchor, FillWindow, Keyframe, PackStages, ScheduledFrame } from './types.ts';
 
 const log = moduleLogger('cascade/scheduler');
 
@@ -33,12 +33,12 @@ interface FrameWaiter {
   resolve: () => void;
 }
 
-export class CascadeScheduler {
-  readonly #stages: PackStages;
+export class CascadeScheduler<K extends Keyframe = Keyframe> {
+  readonly #stages: PackStages<K>;
   readonly #mouth: MouthFeatureTrack;
   readonly #opts: SchedulerOptions;
   readonly #frames = new Map<number, ScheduledFrame>();
-  readonly #anchors = new Map<number, Promise<Anchor>>();
+  readonly #anchors = new Map<number, Promise<Anchor<K>>>();
   readonly #stats: SchedulerStats = { rendered: 0, skipped: 0, staleDropped: 0, lastRenderUs: 0 };
   #epoch = 0;
   #next = 0;
@@ -49,7 +49,7 @@ export class CascadeScheduler {
   #abort = new AbortController();
   #task: Promise<void> | null = null;
 
-  constructor(stages: PackStages, mouth: MouthFeatureTrack, opts: SchedulerOptions) {
+  constructor(stages: PackStages<K>, mouth: MouthFeatureTrack, opts: SchedulerOptions) {
     this.#stages = stages;
     this.#mouth = mouth;
     this.#opts = opts;
@@ -172,7 +172,7 @@ export class CascadeScheduler {
     const t0 = performance.now();
     const spacing = this.#stages.blueprint.spacingFrames;
     const w = Math.floor(n / spacing);
-    const window: FillWindow = { index: w, first: await this.#anchor(w * spacing), last: await this.#anchor((w + 1) * spacing) };
+    const window: FillWindow<K> = { index: w, first: await this.#anchor(w * spacing), last: await this.#anchor((w + 1) * spacing) };
     // Ahead of need: the next window's last anchor, so window changes never stall.
     void this.#anchor((w + 2) * spacing).catch(() => undefined);
     const alpha = (n - w * spacing) / spacing;
@@ -182,7 +182,7 @@ export class CascadeScheduler {
     return frame;
   }
 
-  #anchor(frameIndex: number): Promise<Anchor> {
+  #anchor(frameIndex: number): Promise<Anchor<K>> {
     let anchor = this.#anchors.get(frameIndex);
     if (!anchor) {
       const keyframe = this.#stages.blueprint.keyframeAt(frameIndex * FRAME_US);

@@ -23,31 +23,32 @@ export interface Keyframe {
 }
 
 /** A refined keyframe: the full-resolution render the fill works between. */
-export interface Anchor {
-  readonly keyframe: Keyframe;
+export interface Anchor<K extends Keyframe = Keyframe> {
+  readonly keyframe: K;
   readonly frame: RenderOutput;
 }
 
 /** A first-last-frame window of the fill: both ends are anchors. */
-export interface FillWindow {
+export interface FillWindow<K extends Keyframe = Keyframe> {
   readonly index: number;
-  readonly first: Anchor;
-  readonly last: Anchor;
+  readonly first: Anchor<K>;
+  readonly last: Anchor<K>;
 }
 
-export interface BlueprintStage extends StageInfo {
+/** K: the pack's keyframe type (a pack may carry limits or planned events in it). */
+export interface BlueprintStage<K extends Keyframe = Keyframe> extends StageInfo {
   /** Keyframe spacing in frames; windows are [k*spacing, (k+1)*spacing). */
   readonly spacingFrames: number;
   /** The keyframe at a window boundary. Deterministic for a given plan. */
-  keyframeAt(ptsUs: number): Keyframe;
+  keyframeAt(ptsUs: number): K;
 }
 
-export interface RefineStage extends StageInfo {
-  refine(keyframe: Keyframe): Promise<Anchor>;
+export interface RefineStage<K extends Keyframe = Keyframe> extends StageInfo {
+  refine(keyframe: K): Promise<Anchor<K>>;
 }
 
-export interface FillRequest {
-  readonly window: FillWindow;
+export interface FillRequest<K extends Keyframe = Keyframe> {
+  readonly window: FillWindow<K>;
   readonly ptsUs: number;
   /** 0 at the window's first anchor, 1 at its last. */
   readonly alpha: number;
@@ -56,8 +57,8 @@ export interface FillRequest {
   readonly degrade: boolean;
 }
 
-export interface FillStage extends StageInfo {
-  fill(req: FillRequest): Promise<RenderOutput>;
+export interface FillStage<K extends Keyframe = Keyframe> extends StageInfo {
+  fill(req: FillRequest<K>): Promise<RenderOutput>;
 }
 
 export interface SuperResolutionStage extends StageInfo {
@@ -66,10 +67,11 @@ export interface SuperResolutionStage extends StageInfo {
   upscale(frame: RenderOutput): Promise<RenderOutput>;
 }
 
-export interface PackStages {
-  readonly blueprint: BlueprintStage;
-  readonly refine: RefineStage;
-  readonly fill: FillStage;
+/** One pack's stages; the keyframe type K is the pack's own, opaque to the scheduler. */
+export interface PackStages<K extends Keyframe = Keyframe> {
+  readonly blueprint: BlueprintStage<K>;
+  readonly refine: RefineStage<K>;
+  readonly fill: FillStage<K>;
   readonly sr: SuperResolutionStage;
   readonly width: number;
   readonly height: number;

@@ -98,10 +98,14 @@ export class AvatarSession implements TtsTarget {
     return session;
   }
 
-  /** Total declared latency of the live path, checked against the output delay at start. */
+  /**
+   * Declared latency of the live path, checked against the output delay at start: the
+   * mouth's look-ahead, one chunk of packetisation (a chunk is known when it ends), then
+   * fill, SR and encode.
+   */
   get declaredLatencyUs(): number {
     const s = this.#stages;
-    return this.options.rightContextUs + this.options.liveJitterUs + s.fill.latencyUs + (s.sr.enabled ? s.sr.latencyUs : 0) + this.#egress.declaredLatencyUs;
+    return this.options.rightContextUs + TICK_US + s.fill.latencyUs + (s.sr.enabled ? s.sr.latencyUs : 0) + this.#egress.declaredLatencyUs;
   }
 
   get sessionId(): string {

@@ -1,26 +1,18 @@
-// The default pack's cascade stages (DESIGN.md): blueprint = coefficient keyframes,
-// refine = full-resolution anchor renders, fill = audio-driven mouth between anchors,
-// SR = off (the default pack renders at output size; see models/README.md).
-import type { Anchor, BlueprintStage, FillRequest, FillStage, Keyframe, PackStages, RefineStage, RenderOutput, SuperResolutionStage } from '../../cascade/types.ts';
-import { coefficientIndex, neutralCoefficients } from './coefficients.ts';
+// The default pack's cascade stages (DESIGN.md): blueprint = coefficient keyframes from the
+// plan and the idle motion; refine = full-resolution anchor renders; fill = every frame's
+// coefficients at its own time (plan + idle + audio-driven mouth, within the negative
+// storyline's limits) rendered by the warp graph; SR = off (the pack renders at output size).
+import type { Anchor, FillRequest, FillStage, PackStages, RefineStage, RenderOutput, SuperResolutionStage } from '../../cascade/types.ts';
+import { COEFFICIENT_NAMES } from './coefficients.ts';
 import type { DefaultRenderer } from './renderer.ts';
+import { CoefficientPlanner, PlannedBlueprint, type DefaultKeyframe, type PlanLayer } from './blueprint.ts';
 
-const JAW = coefficientIndex('jawOpen');
-const SPREAD = coefficientIndex('lipSpread');
+const index = (name: string) => COEFFICIENT_NAMES.indexOf(name as (typeof COEFFICIENT_NAMES)[number]);
+const JAW = index('jawOpen');
+const SPREAD = index('lipSpread');
+const PRESS = index('lipPress');
 
-/** Keyframes every 10 frames (400 ms); the face is otherwise still in this version. */
-class StillBlueprint implements BlueprintStage {
-  readonly name = 'blueprint';
-  readonly latencyUs = 0;
-  readonly spacingFrames = 10;
-  readonly #neutral = neutralCoefficients();
-
-  keyframeAt(ptsUs: number): Keyframe {
-    return { ptsUs, coeffs: this.#neutral };
-  }
-}
-
-class AnchorRefine implements RefineStage {
+class AnchorRefine implements RefineStage<DefaultKeyframe> {
   readonly name = 'refine';
   readonly latencyUs: number;
   readonly #renderer: DefaultRenderer;
@@ -30,34 +22,38 @@ class AnchorRefine implements RefineStage {
     this.latencyUs = latencyUs;
   }
 
-  async refine(keyframe: Keyframe): Promise<Anchor> {
+  async refine(keyframe: DefaultKeyframe): Promise<Anchor<DefaultKeyframe>> {
     const out = await this.#renderer.render(keyframe.coeffs);
     return { keyframe, frame: { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420 } };
   }
 }
 
-class MouthFill implements FillStage {
+class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly name = 'fill';
   readonly latencyUs: number;
   readonly #renderer: DefaultRenderer;
+  readonly #planner: CoefficientPlanner;
 
-  constructor(renderer: DefaultRenderer, latencyUs: number) {
+  constructor(renderer: DefaultRenderer, planner: CoefficientPlanner, latencyUs: number) {
     this.#renderer = renderer;
+    this.#planner = planner;
     this.latencyUs = latencyUs;
   }
 
-  async fill(req: FillRequest): Promise<RenderOutput> {
-    const { first, last } = req.window;
-    const coeffs = new Float32Array(first.keyframe.coeffs.length);
-    let sameAsAnchor = true;
-    for (let i = 0; i < coeffs.length; i++) {
-      coeffs[i] = first.keyframe.coeffs[i] + (last.keyframe.coeffs[i] - first.keyframe.coeffs[i]) * req.alpha;
-      if (coeffs[i] !== first.keyframe.coeffs[i]) sameAsAnchor = false;
-    }
+  async fill(req: FillRequest<DefaultKeyframe>): Promise<RenderOutput> {
+    const { coeffs, min, max } = this.#planner.at(req.ptsUs);
     coeffs[JAW] = Math.max(coeffs[JAW], req.mouth.jawOpen);
-    coeffs[SPREAD] += req.mouth.lipSpread * 0.6;
-    // A closed mouth on an unchanged pose is the anchor itself: no render needed.
-    if (sameAsAnchor && req.mouth.jawOpen < 0.02 && Math.abs(req.mouth.lipSpread) < 0.02) return first.frame;
+    if (SPREAD >= 0) coeffs[SPREAD] += req.mouth.lipSpread * 0.6;
+    const press = (req.mouth as { lipPress?: number }).lipPress;
+    if (PRESS >= 0 && press !== undefined) coeffs[PRESS] = Math.max(coeffs[PRESS], press);
+    let sameAsAnchor = true;
+    const anchor = req.window.first;
+    for (let i = 0; i < coeffs.length; i++) {
+      coeffs[i] = Math.min(max[i], Math.max(min[i], coeffs[i]));
+      if (Math.abs(coeffs[i] - anchor.keyframe.coeffs[i]) > 1e-4) sameAsAnchor = false;
+    }
+    // Unchanged from the anchor (a still face in silence): no render needed.
+    if (sameAsAnchor) return anchor.frame;
     const out = await this.#renderer.render(coeffs);
     return { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420 };
   }
@@ -72,16 +68,30 @@ class NoSuperResolution implements SuperResolutionStage {
   }
 }
 
-/** Declared render latency of one 512x512 frame on one core (measured in bench/). */
-export const DEFAULT_RENDER_LATENCY_US = 30_000;
+/** Declared render latency of one 512x512 frame on one core: p95 of bench/render.ts, rounded up. */
+export const DEFAULT_RENDER_LATENCY_US = 20_000;
 
-export function createDefaultStages(renderer: DefaultRenderer): PackStages {
+export interface DefaultStagesOptions {
+  /** Seeds the idle motion (blinks, sway); the same seed renders the same video. */
+  seed?: number;
+  /** The director's plan, as coefficient targets and limits by name. */
+  plan?: PlanLayer;
+}
+
+export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
+  /** Swap the plan at run time (the director publishes new ones). */
+  readonly planner: CoefficientPlanner;
+}
+
+export function createDefaultStages(renderer: DefaultRenderer, opts: DefaultStagesOptions = {}): DefaultPackStages {
+  const planner = new CoefficientPlanner({ seed: opts.seed ?? 1, plan: opts.plan });
   return {
-    blueprint: new StillBlueprint(),
+    blueprint: new PlannedBlueprint(planner),
     refine: new AnchorRefine(renderer, DEFAULT_RENDER_LATENCY_US),
-    fill: new MouthFill(renderer, DEFAULT_RENDER_LATENCY_US),
+    fill: new PlannedFill(renderer, planner, DEFAULT_RENDER_LATENCY_US),
     sr: new NoSuperResolution(),
     width: renderer.width,
     height: renderer.height,
+    planner,
   };
 }
