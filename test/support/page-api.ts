@@ -1,27 +1,9 @@
 // The demo page's test hooks (client-demo/src/main.ts exposes them as window.facecast).
 import type { Page } from 'playwright-core';
 
-export interface Region {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-export interface FrameCapture {
-  t: number[];
-  gray: number[][];
-  w: number;
-  h: number;
-}
-
-export interface AudioCapture {
-  t0: number;
-  sampleRate: number;
-  envelope: number[];
-  /** performance.now() of each bin, mapped from the audio clock as it was seen. */
-  times: number[];
-}
+// The capture types are the page's own: one definition for the page and its tests.
+export type { AudioCapture, FrameCapture, Region } from '../../client-demo/src/capture.ts';
+import type { AudioCapture, FrameCapture, Region } from '../../client-demo/src/capture.ts';
 
 interface FacecastHooks {
   state: string;
