@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { serve } from './serve.ts';
 import { renderCommand } from './render.ts';
+import { enrollCommand } from './enroll.ts';
 
 const program = new Command('facecast').description('Real-time streaming avatar server').showHelpAfterError();
 
@@ -41,6 +42,23 @@ program
   .action(async (o: { avatar: string; audio: string; out: string; progress: boolean }) => {
     try {
       await renderCommand(o);
+    } catch (err) {
+      process.stderr.write(`facecast: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('enroll')
+  .description('enroll a portrait as an avatar (prints its id); a server using the same FACECAST_AVATAR_CACHE lists it')
+  .argument('<image>', 'portrait (JPEG, PNG or WebP)')
+  .option('--face <n>', 'which face when the picture has several, numbered left to right from 0')
+  .option('--name <name>', 'name shown in listings (default: the file name)')
+  .option('--json', 'print the whole avatar record as JSON instead of the id')
+  .option('--no-progress', 'no progress bar')
+  .action(async (image: string, o: { face?: string; name?: string; json?: boolean; progress: boolean }) => {
+    try {
+      await enrollCommand({ image, ...o });
     } catch (err) {
       process.stderr.write(`facecast: ${(err as Error).message}\n`);
       process.exit(1);

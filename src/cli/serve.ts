@@ -1,11 +1,11 @@
 // `facecast serve`: start the server with the built-in avatar and print the demo URL.
-import { readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { loadConfig, type ServerConfigInput } from '../server/config.ts';
 import { FacecastServer } from '../server/app.ts';
 import { WorkerPool } from '../rtc/worker-pool.ts';
 import { SessionManager } from '../session/manager.ts';
-import { enrollPortrait, DefaultRenderer } from '../packs/default/index.ts';
-import { createDefaultStages } from '../packs/default/cascade-stages.ts';
+import { AvatarRegistry } from '../session/avatars.ts';
+import { WorkerEnroller } from '../session/enroll-worker.ts';
 import { moduleLogger } from '../log.ts';
 
 const log = moduleLogger('cli/serve');
@@ -20,17 +20,15 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
   const config = loadConfig(overrides);
   progress('starting mediasoup workers');
   const pool = await WorkerPool.create({ workers: config.workers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, logLevel: 'warn' });
+  const registry = new AvatarRegistry(config.avatarCacheDir, new WorkerEnroller(config.avatarCacheDir));
   try {
     progress(`enrolling the built-in avatar (${config.defaultAvatar})`);
-    let portrait: Buffer;
     try {
-      portrait = await readFile(config.defaultAvatar);
+      await access(config.defaultAvatar);
     } catch {
       throw new Error(`built-in avatar portrait not found at ${config.defaultAvatar}: run scripts/install.sh (it extracts it from Debian's python3-imageio)`);
     }
-    const avatar = await enrollPortrait(portrait, { cacheDir: config.avatarCacheDir });
-    progress('building the render graph');
-    const renderer = await DefaultRenderer.create(avatar, { intraOpThreads: 1 });
+    await registry.addBuiltIn('astronaut', config.defaultAvatar, 'Astronaut (built-in)');
     const sessions = new SessionManager(
       pool,
       {
@@ -43,23 +41,18 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
         announcedIp: config.rtcAnnouncedIp,
         maxQueuedAudioS: 120,
       },
-      config.maxSessions,
+      registry,
+      { maxSessions: config.maxSessions, maxLoadedAvatars: config.maxLoadedAvatars },
     );
-    const m = avatar.mouth;
-    sessions.addAvatar({
-      id: 'astronaut',
-      stages: createDefaultStages(renderer),
-      info: {
-        enrollmentId: avatar.id,
-        width: avatar.width,
-        height: avatar.height,
-        faceBox: avatar.faceBox,
-        // The region the mouth moves in: lips plus the jaw's travel below them.
-        mouthBox: { x: Math.round(m.cx - m.width * 0.8), y: Math.round(m.cy - m.height * 0.9), w: Math.round(m.width * 1.6), h: Math.round(m.height * 2.4) },
-      },
-    });
-    const server = new FacecastServer(config, sessions, () => pool.pids);
-    await server.listen();
+    progress('building the render graph');
+    await sessions.preload('astronaut', { pin: true });
+    const server = new FacecastServer(config, sessions, () => pool.pids, registry);
+    try {
+      await server.listen();
+    } catch (err) {
+      await sessions.close();
+      throw err;
+    }
     let closed = false;
     return {
       server,
@@ -67,11 +60,12 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
         if (closed) return;
         closed = true;
         await server.close();
-        await renderer.close();
+        await registry.close();
         pool.close();
       },
     };
   } catch (err) {
+    await registry.close();
     pool.close();
     throw err;
   }

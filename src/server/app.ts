@@ -11,6 +11,8 @@ import { HttpError, guard, readJson, sendError, sendFile, sendJson } from './htt
 import { TokenError, TokenSigner, type TokenRole } from './tokens.ts';
 import type { ServerConfig } from './config.ts';
 import { SessionLimitError, SessionManager, UnknownAvatarError } from '../session/manager.ts';
+import { AvatarUnavailableError, type AvatarRegistry } from '../session/avatars.ts';
+import { AvatarsApi } from './avatars-api.ts';
 import type { AvatarSession } from '../session/session.ts';
 import { SignalingPeer } from '../../signaling/server.ts';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../signaling/protocol.ts';
@@ -51,12 +53,14 @@ export class FacecastServer {
   #listenSocket: us_listen_socket | null = null;
   #port = 0;
   #workerPids: () => number[];
+  readonly #avatars: AvatarsApi;
 
-  constructor(config: ServerConfig, sessions: SessionManager, workerPids: () => number[]) {
+  constructor(config: ServerConfig, sessions: SessionManager, workerPids: () => number[], avatars: AvatarRegistry) {
     this.config = config;
     this.sessions = sessions;
     this.#workerPids = workerPids;
     this.#tokens = new TokenSigner(config.tokenSecret, config.tokenTtlS);
+    this.#avatars = new AvatarsApi({ config, registry: avatars, baseUrl: () => this.baseUrl, requireApiKey: (auth) => this.#requireApiKey(auth) });
     this.#app = this.#uws.App();
     this.#routes();
   }
@@ -87,6 +91,7 @@ export class FacecastServer {
     if (this.#listenSocket) this.#uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
     for (const ws of [...this.#sockets]) ws.end(1001, 'server shutting down');
+    await this.#avatars.close();
     await this.sessions.close();
   }
 
@@ -121,11 +126,16 @@ export class FacecastServer {
 
     app.get('/api/health', (res) => {
       const s = guard(res);
-      sendJson(res, s, 200, { ok: true, sessions: this.sessions.size, uptimeS: Math.round((Date.now() - this.#started) / 1000), workers: this.#workerPids(), avatars: this.sessions.avatarIds });
+      sendJson(res, s, 200, {
+        ok: true,
+        sessions: this.sessions.size,
+        uptimeS: Math.round((Date.now() - this.#started) / 1000),
+        workers: this.#workerPids(),
+        avatars: this.sessions.loadedAvatarIds,
+        enrollment: this.#avatars.jobs.stats,
+      });
     });
-    app.get('/api/avatars', (res) => {
-      sendJson(res, guard(res), 200, { avatars: this.sessions.avatars.map((a) => ({ id: a.id, ...a.info })) });
-    });
+    this.#avatars.routes(app);
     app.post('/api/sessions', (res, req) => {
       const s = guard(res);
       const auth = req.getHeader('authorization');
@@ -143,6 +153,7 @@ export class FacecastServer {
           sendJson(res, s, 201, this.sessionGrant(session));
         } catch (err) {
           if (err instanceof UnknownAvatarError) return sendError(res, s, new HttpError(404, 'unknown-avatar', err.message));
+          if (err instanceof AvatarUnavailableError) return sendError(res, s, new HttpError(404, 'avatar-unavailable', err.message));
           if (err instanceof SessionLimitError) return sendError(res, s, new HttpError(503, 'session-limit', err.message));
           sendError(res, s, err);
         }

@@ -28,6 +28,16 @@ export const configSchema = z
     /** Portrait of the built-in avatar. */
     defaultAvatar: z.string().default('models/build/astronaut.png'),
     avatarCacheDir: z.string().default('var/avatars'),
+    /** Largest portrait upload (POST /api/avatars, facecast enroll), bytes. */
+    maxUploadBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+    /** Longest side of a portrait, pixels; checked from the image header before anything is decoded. */
+    maxImageSide: z.coerce.number().int().min(64).max(32_767).default(8000),
+    /** Enrollment jobs queued or running at once (they run one at a time); more answer 503. */
+    maxEnrollJobs: z.coerce.number().int().min(1).max(1_000).default(8),
+    /** How long a finished enrollment job's answer stays readable, seconds. */
+    enrollJobTtlS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(600),
+    /** Avatars whose renderer stays loaded (least recently used beyond this are released when unused). */
+    maxLoadedAvatars: z.coerce.number().int().min(1).max(256).default(4),
   })
   .strict()
   .refine((c) => c.rtcMaxPort > c.rtcMinPort, { message: 'rtcMaxPort must be above rtcMinPort' });
@@ -51,6 +61,11 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_MAX_SESSIONS: 'maxSessions',
   FACECAST_AVATAR: 'defaultAvatar',
   FACECAST_AVATAR_CACHE: 'avatarCacheDir',
+  FACECAST_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  FACECAST_MAX_IMAGE_SIDE: 'maxImageSide',
+  FACECAST_MAX_ENROLL_JOBS: 'maxEnrollJobs',
+  FACECAST_ENROLL_JOB_TTL_S: 'enrollJobTtlS',
+  FACECAST_MAX_LOADED_AVATARS: 'maxLoadedAvatars',
 };
 
 export function loadConfig(overrides: Partial<ServerConfigInput> = {}, env = process.env): ServerConfig {

@@ -5,6 +5,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 const STATUS: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
+  202: '202 Accepted',
   204: '204 No Content',
   400: '400 Bad Request',
   401: '401 Unauthorized',

@@ -1,9 +1,13 @@
-// Owns the sessions (a Map; each forgets itself when it closes), the worker pool and the
-// enrolled built-in avatar's renderer, which sessions share (one onnxruntime session per
-// model, many streams).
+// Owns the sessions (a Map; each forgets itself when it closes), the worker pool and the loaded avatars'
+// renderers: one onnxruntime session per avatar, shared by all of its sessions, loaded on first use. Loaded
+// avatars are an LRU bounded by maxLoadedAvatars; overflow policy: release the least recently used avatar that
+// no session uses (pinned ones, the built-in, stay). When every loaded avatar is in use, the bound is exceeded
+// until one is released rather than refusing a session.
 import { moduleLogger } from '../log.ts';
 import type { WorkerPool } from '../rtc/worker-pool.ts';
 import type { PackStages } from '../cascade/types.ts';
+import { DefaultRenderer, type EnrolledAvatar } from '../packs/default/index.ts';
+import { createDefaultStages } from '../packs/default/cascade-stages.ts';
 import { AvatarSession, type SessionOptions } from './session.ts';
 
 const log = moduleLogger('session/manager');
@@ -16,37 +20,56 @@ export class UnknownAvatarError extends Error {
   override name = 'UnknownAvatarError';
 }
 
-export interface AvatarEntry {
+/** Where avatars come from (the AvatarRegistry). */
+export interface AvatarSource {
+  get(id: string): Promise<{ readonly id: string } | undefined>;
+  load(id: string): Promise<EnrolledAvatar>;
+}
+
+export interface SessionManagerOptions {
+  readonly maxSessions: number;
+  /** Avatars whose renderer stays loaded (LRU). */
+  readonly maxLoadedAvatars: number;
+}
+
+interface LoadedAvatar {
   readonly id: string;
-  readonly stages: PackStages;
-  /** What the API lists about the avatar (size, face and mouth boxes in output pixels). */
-  readonly info: Readonly<Record<string, unknown>>;
+  /** Shared by the avatar's sessions: one onnxruntime session per model, many streams. */
+  readonly renderer: DefaultRenderer;
+  readonly avatar: EnrolledAvatar;
+  /** Sessions using it (and creations under way). */
+  users: number;
+  pinned: boolean;
+  released: boolean;
 }
 
 export class SessionManager {
   readonly #pool: WorkerPool;
-  readonly #avatars = new Map<string, AvatarEntry>();
+  readonly #avatars: AvatarSource;
   readonly #sessions = new Map<string, AvatarSession>();
   readonly #defaults: Omit<SessionOptions, 'avatarId'>;
-  readonly #maxSessions: number;
+  readonly #opts: SessionManagerOptions;
+  /** Insertion order is recency: an avatar is moved to the end when used. */
+  readonly #loaded = new Map<string, LoadedAvatar>();
+  readonly #loading = new Map<string, Promise<LoadedAvatar>>();
+  readonly #releasing = new Set<Promise<void>>();
+  #creating = 0;
   #closed = false;
 
-  constructor(pool: WorkerPool, defaults: Omit<SessionOptions, 'avatarId'>, maxSessions: number) {
+  constructor(pool: WorkerPool, defaults: Omit<SessionOptions, 'avatarId'>, avatars: AvatarSource, opts: SessionManagerOptions) {
+    if (!Number.isInteger(opts.maxSessions) || opts.maxSessions < 1) throw new RangeError(`maxSessions must be a positive integer, got ${opts.maxSessions}`);
+    if (!Number.isInteger(opts.maxLoadedAvatars) || opts.maxLoadedAvatars < 1) {
+      throw new RangeError(`maxLoadedAvatars must be a positive integer, got ${opts.maxLoadedAvatars}`);
+    }
     this.#pool = pool;
     this.#defaults = defaults;
-    this.#maxSessions = maxSessions;
+    this.#avatars = avatars;
+    this.#opts = Object.freeze({ ...opts });
   }
 
-  addAvatar(entry: AvatarEntry): void {
-    this.#avatars.set(entry.id, entry);
-  }
-
-  get avatars(): { id: string; info: Readonly<Record<string, unknown>> }[] {
-    return [...this.#avatars.values()].map((a) => ({ id: a.id, info: a.info }));
-  }
-
-  get avatarIds(): string[] {
-    return [...this.#avatars.keys()];
+  /** Avatars with a loaded renderer, least recently used first. */
+  get loadedAvatarIds(): string[] {
+    return [...this.#loaded.keys()];
   }
 
   get size(): number {
@@ -57,16 +80,41 @@ export class SessionManager {
     return this.#sessions.get(id);
   }
 
+  /** Loads an avatar's renderer now (startup); a pinned avatar is never released while the manager lives. */
+  async preload(avatarId: string, opts: { pin?: boolean } = {}): Promise<void> {
+    const entry = await this.#acquire(avatarId);
+    if (opts.pin) entry.pinned = true;
+    this.#release(entry);
+  }
+
   async create(avatarId: string): Promise<AvatarSession> {
     if (this.#closed) throw new Error('server is shutting down');
-    const avatar = this.#avatars.get(avatarId);
-    if (!avatar) throw new UnknownAvatarError(`unknown avatar '${avatarId}' (known: ${this.avatarIds.join(', ')})`);
-    if (this.#sessions.size >= this.#maxSessions) throw new SessionLimitError(`session limit reached (${this.#maxSessions})`);
-    const session = await AvatarSession.create(this.#pool.pick(), avatar.stages, { ...this.#defaults, avatarId });
-    this.#sessions.set(session.id, session);
-    session.onClose = () => this.#sessions.delete(session.id);
-    log.info({ session: session.id, avatarId }, 'session created');
-    return session;
+    if (this.#sessions.size + this.#creating >= this.#opts.maxSessions) throw new SessionLimitError(`session limit reached (${this.#opts.maxSessions})`);
+    this.#creating++;
+    let entry: LoadedAvatar | undefined;
+    try {
+      if (!(await this.#avatars.get(avatarId))) throw new UnknownAvatarError(`unknown avatar '${avatarId.slice(0, 64)}' (GET /api/avatars lists them)`);
+      entry = await this.#acquire(avatarId);
+      // Stages are per session (each has its own plan and idle seed); the renderer is shared.
+      const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now() });
+      const session = await AvatarSession.create(this.#pool.pick(), stages, { ...this.#defaults, avatarId, avatar: entry.avatar });
+      if (this.#closed) {
+        await session.close();
+        throw new Error('server is shutting down');
+      }
+      this.#sessions.set(session.id, session);
+      const used = entry;
+      entry = undefined; // released by the session from now on
+      session.onClose = () => {
+        this.#sessions.delete(session.id);
+        this.#release(used);
+      };
+      log.info({ session: session.id, avatarId }, 'session created');
+      return session;
+    } finally {
+      this.#creating--;
+      if (entry) this.#release(entry);
+    }
   }
 
   async end(id: string): Promise<boolean> {
@@ -76,9 +124,77 @@ export class SessionManager {
     return true;
   }
 
+  /** Closes the sessions, then every renderer. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#sessions.values()].map((s) => s.close()));
+    await Promise.allSettled([...this.#loading.values()]);
+    for (const entry of this.#loaded.values()) this.#unload(entry);
+    this.#loaded.clear();
+    await Promise.allSettled([...this.#releasing]);
+  }
+
+  async #acquire(id: string): Promise<LoadedAvatar> {
+    for (;;) {
+      const hit = this.#loaded.get(id);
+      if (hit) {
+        hit.users++;
+        this.#loaded.delete(id);
+        this.#loaded.set(id, hit);
+        this.#evict();
+        return hit;
+      }
+      let loading = this.#loading.get(id);
+      if (!loading) {
+        loading = this.#load(id).finally(() => this.#loading.delete(id));
+        this.#loading.set(id, loading);
+      }
+      const entry = await loading;
+      if (this.#closed) {
+        this.#unload(entry);
+        throw new Error('server is shutting down');
+      }
+      // The first waiter to wake adds it; nothing can release it in between (it is in neither map).
+      if (!entry.released && !this.#loaded.has(id)) this.#loaded.set(id, entry);
+    }
+  }
+
+  async #load(id: string): Promise<LoadedAvatar> {
+    const t0 = performance.now();
+    const avatar = await this.#avatars.load(id);
+    const renderer = await DefaultRenderer.create(avatar, { intraOpThreads: 1 });
+    if (this.#closed) {
+      await renderer.close();
+      throw new Error('server is shutting down');
+    }
+    log.info({ avatarId: id, ms: Math.round(performance.now() - t0) }, 'avatar loaded');
+    return { id, renderer, avatar, users: 0, pinned: false, released: false };
+  }
+
+  #release(entry: LoadedAvatar): void {
+    entry.users = Math.max(0, entry.users - 1);
+    this.#evict();
+  }
+
+  /** Drops least recently used, unused, unpinned avatars while over the bound. */
+  #evict(): void {
+    for (const entry of this.#loaded.values()) {
+      if (this.#loaded.size <= this.#opts.maxLoadedAvatars) return;
+      if (entry.users > 0 || entry.pinned) continue;
+      this.#loaded.delete(entry.id);
+      this.#unload(entry);
+    }
+  }
+
+  #unload(entry: LoadedAvatar): void {
+    if (entry.released) return;
+    entry.released = true;
+    log.info({ avatarId: entry.id }, 'avatar unloaded');
+    const closing = entry.renderer
+      .close()
+      .catch((err: unknown) => log.warn({ err, avatarId: entry.id }, 'renderer close failed'))
+      .finally(() => this.#releasing.delete(closing));
+    this.#releasing.add(closing);
   }
 }

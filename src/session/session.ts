@@ -10,6 +10,7 @@ import { PlayoutBuffer } from '../audio/playout.ts';
 import { CascadeScheduler } from '../cascade/scheduler.ts';
 import { FramePacer, TICK_US } from '../cascade/pacer.ts';
 import type { PackStages, RenderOutput } from '../cascade/types.ts';
+import type { EnrolledAvatar } from '../packs/default/index.ts';
 import { MicIngest } from '../ingest/mic.ts';
 import type { TtsTarget } from '../ingest/tts.ts';
 import { Room } from '../rtc/room.ts';
@@ -25,6 +26,8 @@ const log = moduleLogger('session');
 
 export interface SessionOptions {
   avatarId: string;
+  /** What enrollment knows of the picture (the director's visual expert reads it). */
+  avatar?: EnrolledAvatar;
   outputDelayUs: number;
   rightContextUs: number;
   /** How long after its media time live audio may still arrive (network + packetisation). */
