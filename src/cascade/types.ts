@@ -13,6 +13,8 @@ export interface RenderOutput {
   readonly width: number;
   readonly height: number;
   readonly i420: Uint8Array;
+  /** Interleaved RGB, when the pack has it at no extra cost (offline measurement uses it). */
+  readonly rgb?: Uint8Array;
 }
 
 /** A blueprint keyframe: slow motion (pose, expression, gesture) at one media time. */

@@ -38,8 +38,11 @@ program
   .requiredOption('--avatar <image>', 'portrait (JPEG, PNG or WebP)')
   .requiredOption('--audio <file>', 'speech audio (any format ffmpeg reads)')
   .requiredOption('--out <file.mp4>', 'output MP4')
+  .option('--text <text>', 'transcript of the audio, for the director')
+  .option('--instruction <text...>', 'directions for the avatar ("nod when you agree", "do not look away")')
+  .option('--trace <file.json>', "write the director's rounds (proposals, merge, critiques, plan)")
   .option('--no-progress', 'no progress bar')
-  .action(async (o: { avatar: string; audio: string; out: string; progress: boolean }) => {
+  .action(async (o: { avatar: string; audio: string; out: string; progress: boolean; text?: string; instruction?: string[]; trace?: string }) => {
     try {
       await renderCommand(o);
     } catch (err) {

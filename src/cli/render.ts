@@ -3,8 +3,8 @@
 import { spawn, execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { renderOffline } from '../cascade/offline.ts';
-import { createDefaultStages } from '../packs/default/cascade-stages.ts';
+import { writeFile } from 'node:fs/promises';
+import { renderClip } from './clip.ts';
 import { DefaultRenderer, enrollPortrait } from '../packs/default/index.ts';
 
 const run = promisify(execFile);
@@ -15,6 +15,11 @@ export interface RenderCommandOptions {
   out: string;
   cacheDir?: string;
   progress?: boolean;
+  /** Transcript of the audio, for the director. */
+  text?: string;
+  instruction?: string[];
+  /** Write the director's rounds here (JSON). */
+  trace?: string;
 }
 
 /** Any audio file ffmpeg reads -> mono PCM16 @ 48 kHz. */
@@ -51,9 +56,12 @@ export async function renderCommand(o: RenderCommandOptions): Promise<void> {
   const exited = new Promise<number>((resolve) => ff.on('close', (code) => resolve(code ?? 1)));
   const t0 = Date.now();
   try {
-    await renderOffline({
-      stages: createDefaultStages(renderer),
+    const result = await renderClip({
+      avatar,
+      renderer,
       audio,
+      text: o.text,
+      instructions: o.instruction,
       onFrame: async (frame) => {
         if (!ff.stdin.write(frame.i420)) await new Promise((r) => ff.stdin.once('drain', r));
       },
@@ -61,6 +69,10 @@ export async function renderCommand(o: RenderCommandOptions): Promise<void> {
         if (o.progress !== false && (done % 25 === 0 || done === total)) process.stderr.write(`\r${bar(done, total)}`);
       },
     });
+    if (o.trace) {
+      await writeFile(o.trace, JSON.stringify({ instructions: result.instructions, rounds: result.trace }, null, 2) + '\n');
+      say(`\nwrote the director's trace to ${o.trace}`);
+    }
   } finally {
     ff.stdin.end();
     await renderer.close();

@@ -24,7 +24,14 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLIENT_DIR = join(ROOT, 'client-demo');
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png' };
 
-const createSessionSchema = z.object({ avatar: z.string().min(1).max(128).optional() }).strict();
+const createSessionSchema = z
+  .object({
+    avatar: z.string().min(1).max(128).optional(),
+    /** Directions for the director from the start ("nod when you agree, keep a serious face"). */
+    instructions: z.array(z.string().min(1).max(2_000)).max(16).optional(),
+  })
+  .strict();
+const instructionSchema = z.object({ text: z.string().min(1).max(2_000) }).strict();
 
 interface SignalData {
   kind: 'signal';
@@ -150,7 +157,8 @@ export class FacecastServer {
             await session.close();
             return;
           }
-          sendJson(res, s, 201, this.sessionGrant(session));
+          const understood = (body.data.instructions ?? []).map((text) => session.instruction(text));
+          sendJson(res, s, 201, { ...this.sessionGrant(session), ...(understood.length ? { instructions: understood } : {}) });
         } catch (err) {
           if (err instanceof UnknownAvatarError) return sendError(res, s, new HttpError(404, 'unknown-avatar', err.message));
           if (err instanceof AvatarUnavailableError) return sendError(res, s, new HttpError(404, 'avatar-unavailable', err.message));
@@ -171,6 +179,36 @@ export class FacecastServer {
           hasPublisher: session.room.hasPublisher,
           ...session.details(),
         });
+      } catch (err) {
+        sendError(res, s, err);
+      }
+    });
+    app.post('/api/sessions/:id/instructions', (res, req) => {
+      const s = guard(res);
+      const auth = req.getHeader('authorization');
+      const token = req.getQuery('token') ?? '';
+      const length = req.getHeader('content-length');
+      const id = req.getParameter(0) ?? '';
+      void (async () => {
+        try {
+          const session = this.#session(id);
+          this.#requireKeyOrToken(auth, token, session.id, ['publisher', 'ingest']);
+          const body = instructionSchema.safeParse(await readJson(res, s, 8 * 1024, length));
+          if (!body.success) throw new HttpError(400, 'bad-request', 'body must be {"text": "..."}');
+          sendJson(res, s, 200, { understood: session.instruction(body.data.text) });
+        } catch (err) {
+          sendError(res, s, err);
+        }
+      })();
+    });
+    app.get('/api/sessions/:id/director', (res, req) => {
+      const s = guard(res);
+      try {
+        const session = this.#session(req.getParameter(0) ?? '');
+        this.#requireKeyOrToken(req.getHeader('authorization'), req.getQuery('token') ?? '', session.id, ['publisher', 'viewer', 'ingest']);
+        const limit = Math.min(50, Math.max(1, Number(req.getQuery('limit') ?? 10) || 10));
+        const d = session.director;
+        sendJson(res, s, 200, { metrics: d.metrics, latestPlan: d.latestPlan ?? null, instructions: session.instructions, trace: d.trace(limit) });
       } catch (err) {
         sendError(res, s, err);
       }

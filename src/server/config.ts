@@ -38,9 +38,20 @@ export const configSchema = z
     enrollJobTtlS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(600),
     /** Avatars whose renderer stays loaded (least recently used beyond this are released when unused). */
     maxLoadedAvatars: z.coerce.number().int().min(1).max(256).default(4),
+    /** The director's OpenAI-compatible chat endpoint (base URL, e.g. http://127.0.0.1:8000/v1); rules only when unset. */
+    directorChatUrl: z.string().url().optional(),
+    directorChatModel: z.string().min(1).default('gpt-4o-mini'),
+    directorChatKey: z.string().optional(),
+    directorChatTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(3_000),
+    /** Live-mode speech recognition for microphone sessions. */
+    asr: z.enum(['pocketsphinx', 'openai', 'off']).default('pocketsphinx'),
+    asrUrl: z.string().url().optional(),
+    asrModel: z.string().min(1).default('whisper-1'),
+    asrKey: z.string().optional(),
   })
   .strict()
-  .refine((c) => c.rtcMaxPort > c.rtcMinPort, { message: 'rtcMaxPort must be above rtcMinPort' });
+  .refine((c) => c.rtcMaxPort > c.rtcMinPort, { message: 'rtcMaxPort must be above rtcMinPort' })
+  .refine((c) => c.asr !== 'openai' || c.asrUrl !== undefined, { message: 'asr=openai needs asrUrl (FACECAST_ASR_URL)' });
 
 export type ServerConfigInput = z.input<typeof configSchema>;
 export type ServerConfig = Readonly<z.output<typeof configSchema> & { apiKey: string; tokenSecret: string; devKey: boolean }>;
@@ -66,6 +77,14 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_MAX_ENROLL_JOBS: 'maxEnrollJobs',
   FACECAST_ENROLL_JOB_TTL_S: 'enrollJobTtlS',
   FACECAST_MAX_LOADED_AVATARS: 'maxLoadedAvatars',
+  FACECAST_DIRECTOR_CHAT_URL: 'directorChatUrl',
+  FACECAST_DIRECTOR_CHAT_MODEL: 'directorChatModel',
+  FACECAST_DIRECTOR_CHAT_KEY: 'directorChatKey',
+  FACECAST_DIRECTOR_CHAT_TIMEOUT_MS: 'directorChatTimeoutMs',
+  FACECAST_ASR: 'asr',
+  FACECAST_ASR_URL: 'asrUrl',
+  FACECAST_ASR_MODEL: 'asrModel',
+  FACECAST_ASR_KEY: 'asrKey',
 };
 
 export function loadConfig(overrides: Partial<ServerConfigInput> = {}, env = process.env): ServerConfig {

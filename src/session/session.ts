@@ -20,6 +20,9 @@ import { moduleLogger } from '../log.ts';
 import type { ServerStats } from '../../signaling/protocol.ts';
 import type { IngestReply } from '../../signaling/ingest-protocol.ts';
 import { Egress } from './egress.ts';
+import { Director, conditioningLayer, portraitInputFromAvatar } from '../director/index.ts';
+import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../asr/index.ts';
+import type { PlanLayer } from '../packs/default/blueprint.ts';
 import { TurnTracker } from './turns.ts';
 
 const log = moduleLogger('session');
@@ -38,6 +41,20 @@ export interface SessionOptions {
   announcedIp?: string;
   /** Playout buffer bound, seconds of audio. */
   maxQueuedAudioS: number;
+  director?: SessionDirectorOptions;
+}
+
+export interface SessionDirectorOptions {
+  /** An OpenAI-compatible chat endpoint for the director; the rule-based experts otherwise. */
+  chat?: { baseUrl: string; model: string; apiKey?: string; timeoutMs?: number };
+  /** Live-mode speech recognition, started on the first microphone audio. */
+  asr?: { kind: 'pocketsphinx' } | { kind: 'openai'; baseUrl: string; model: string; apiKey?: string };
+}
+
+function recognizerFor(asr: SessionDirectorOptions['asr']): LazyRecognizer | undefined {
+  if (!asr) return undefined;
+  if (asr.kind === 'openai') return new LazyRecognizer('openai', () => new OpenAiTranscriber({ baseUrl: asr.baseUrl, model: asr.model, apiKey: asr.apiKey }));
+  return new LazyRecognizer('pocketsphinx', () => new PocketsphinxRecognizer());
 }
 
 export class AvatarSession implements TtsTarget {
@@ -46,7 +63,8 @@ export class AvatarSession implements TtsTarget {
   readonly options: Readonly<SessionOptions>;
   readonly clock = new MediaClock();
   readonly room: Room;
-  readonly #stages: PackStages;
+  readonly #stages: PackStages & { readonly planner?: { plan: PlanLayer | null } };
+  readonly director: Director;
   readonly #mouth: MouthFeatureTrack;
   readonly #playout: PlayoutBuffer;
   readonly #scheduler: CascadeScheduler;
@@ -67,7 +85,7 @@ export class AvatarSession implements TtsTarget {
   #onClose: (() => void) | null = null;
   readonly #closing = new AbortController();
 
-  private constructor(id: string, opts: SessionOptions, room: Room, stages: PackStages) {
+  private constructor(id: string, opts: SessionOptions, room: Room, stages: PackStages & { readonly planner?: { plan: PlanLayer | null } }) {
     this.id = id;
     this.options = Object.freeze({ ...opts });
     this.room = room;
@@ -86,10 +104,22 @@ export class AvatarSession implements TtsTarget {
       sendDelayUs: opts.outputDelayUs,
     });
     this.#mic = new MicIngest({ nowUs: () => this.clock.nowUs(), epoch: () => this.#epoch, onChunk: (c) => this.#onLiveChunk(c) });
+    this.director = new Director(
+      { chat: opts.director?.chat },
+      {
+        // Plans are about playback: the pacer sends media time t at t + output delay.
+        nowUs: () => Math.max(0, this.clock.nowUs() - opts.outputDelayUs),
+        portrait: opts.avatar ? portraitInputFromAvatar(opts.avatar) : undefined,
+        recognizer: recognizerFor(opts.director?.asr),
+      },
+    );
+    this.director.on('error', (err) => log.warn({ err, session: id }, 'director'));
+    // The plan drives the pack's blueprint (the default pack: coefficient targets and limits).
+    if (stages.planner) stages.planner.plan = conditioningLayer(this.director, { idle: false }) as PlanLayer;
     room.on('micRtp', this.#onMicRtp);
   }
 
-  static async create(worker: ms.Worker, stages: PackStages, opts: SessionOptions): Promise<AvatarSession> {
+  static async create(worker: ms.Worker, stages: PackStages & { readonly planner?: { plan: PlanLayer | null } }, opts: SessionOptions): Promise<AvatarSession> {
     const id = randomUUID();
     const room = await Room.create(
       worker,
@@ -157,6 +187,7 @@ export class AvatarSession implements TtsTarget {
       queuedAudioMs: (this.#playout.size * TICK_US) / 1000,
       declaredLatencyMs: this.declaredLatencyUs / 1000,
       outputDelayMs: this.options.outputDelayUs / 1000,
+      director: this.director.metrics,
     };
   }
 
@@ -180,6 +211,7 @@ export class AvatarSession implements TtsTarget {
     if (!this.#playout.push({ chunk, segmentId, last })) return false;
     this.#queuedEndUs = Math.max(this.#queuedEndUs, chunk.ptsUs + TICK_US);
     this.#mouth.push(chunk);
+    this.director.audio(chunk, { segmentId, last });
     this.#scheduler.poke();
     return true;
   }
@@ -194,11 +226,16 @@ export class AvatarSession implements TtsTarget {
 
   text(segmentId: number, text: string): void {
     this.#turns.text(segmentId, text);
+    this.director.transcript({ text, segmentId });
   }
 
-  instruction(text: string): void {
+  /** A direction for the avatar; returns how the director understood it. */
+  instruction(text: string): ReturnType<Director['instruction']> {
     this.#instructions.push(text);
-    log.info({ session: this.id, text }, 'instruction received (the director acts on it)');
+    if (this.#instructions.length > 64) this.#instructions.shift();
+    const understood = this.director.instruction(text);
+    log.info({ session: this.id, text }, 'instruction received');
+    return understood;
   }
 
   /**
@@ -214,6 +251,7 @@ export class AvatarSession implements TtsTarget {
     this.#mouth.coverSilenceUntil(nextVideoPts + this.options.rightContextUs + 2 * FRAME_US);
     this.#scheduler.interrupt();
     this.#turns.interruptAll(this.clock.nowUs());
+    this.director.interrupt(nextVideoPts);
     return { droppedUs: dropped.length * TICK_US };
   }
 
@@ -226,6 +264,7 @@ export class AvatarSession implements TtsTarget {
     await this.#pacer.close();
     await this.#scheduler.close();
     await this.#egress.close();
+    await this.director.close();
     this.room.close();
     log.info({ session: this.id }, 'session closed');
     this.#onClose?.();
@@ -241,6 +280,7 @@ export class AvatarSession implements TtsTarget {
       log.error({ err, session: this.id }, 'egress failed; closing the session');
       void this.close();
     });
+    this.director.start();
     this.#scheduler.start(0);
     this.#pacer.start(0);
   }
@@ -255,6 +295,7 @@ export class AvatarSession implements TtsTarget {
       return;
     }
     this.#mouth.push(chunk);
+    this.director.audio(chunk);
     this.#scheduler.poke();
   }
 

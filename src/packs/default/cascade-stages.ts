@@ -24,7 +24,7 @@ class AnchorRefine implements RefineStage<DefaultKeyframe> {
 
   async refine(keyframe: DefaultKeyframe): Promise<Anchor<DefaultKeyframe>> {
     const out = await this.#renderer.render(keyframe.coeffs);
-    return { keyframe, frame: { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420 } };
+    return { keyframe, frame: { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420, rgb: out.rgb } };
   }
 }
 
@@ -55,7 +55,7 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
     // Unchanged from the anchor (a still face in silence): no render needed.
     if (sameAsAnchor) return anchor.frame;
     const out = await this.#renderer.render(coeffs);
-    return { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420 };
+    return { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420, rgb: out.rgb };
   }
 }
 

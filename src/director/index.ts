@@ -1,0 +1,21 @@
+// The director (KlingAvatar 2.0's co-reasoning director and negative director, made to stream): the one entry.
+export * from './types.ts';
+export { Director } from './director.ts';
+export * from './director-types.ts';
+export * from './inputs.ts';
+export { conditionShot, conditioningLayer, limitsOf, CONDITIONED_COEFFICIENTS, COEFFICIENT_RANGES, NEGATIVE_LIMITS, type Conditioning, type ConditionedCoefficient, type ConditioningOptions } from './conditioning.ts';
+export { PRIORITY, PRIORITY_ORDER, SOURCE_WORDS, outranks, type Source } from './priorities.ts';
+export { parseInstruction, activeConstraints, type Constraint, type InstructionRecord, type Trigger } from './instructions.ts';
+export { analyzePortrait, type PortraitAnalysis } from './portrait.ts';
+export { ProsodyTracker, summarizeFrames, type ProsodyFrame, type ProsodySummary, type ProsodyBaseline, type ProsodyReader } from './prosody.ts';
+export { TranscriptTimeline, type Sentence, type Token } from './transcript.ts';
+export { readSentence, readSentiment } from './lexicon.ts';
+export { runRound, critiqueAndFinish, defaultExperts, type RoundOutput, type CritiqueOutcome } from './rounds.ts';
+export { mergeProposals } from './merge.ts';
+export { negativeFor, type NegativeStoryline } from './negative.ts';
+export { ChatPlanBackend, chatBackendConfigSchema, chatAnswerSchema, CHAT_ANSWER_JSON_SCHEMA, parseAnswer, type ChatBackendConfig, type ChatPlanResult } from './llm.ts';
+export { AudioExpert, emotionFromProsody } from './experts/audio.ts';
+export { VisualExpert } from './experts/visual.ts';
+export { TextExpert } from './experts/text.ts';
+export type * from './experts/types.ts';
+export { PlanTimeline, coversWindow } from './timeline.ts';
