@@ -19,30 +19,60 @@ describe('default pack coefficients', () => {
     expect(() => coefficientIndex('smirk')).toThrow(UnknownCoefficientError);
   });
 
-  it('has a motion definition for every coefficient', () => {
-    for (const name of COEFFICIENT_NAMES) expect(typeof MOTIONS[name]).toBe('function');
+  it('lists the face, head and body coefficients after the mouth, in the agreed order', () => {
+    expect(COEFFICIENT_NAMES).toEqual([
+      'jawOpen',
+      'lipSpread',
+      'lipPress',
+      'smile',
+      'blinkLeft',
+      'blinkRight',
+      'browRaise',
+      'browFrown',
+      'headYaw',
+      'headPitch',
+      'headRoll',
+      'neckSway',
+      'breathe',
+    ]);
   });
 
-  it('declares the ranges of the brief', () => {
+  it('has a motion definition for every coefficient: face motions in the head frame, pose motions per layer', () => {
+    for (const name of COEFFICIENT_NAMES) expect(['face', 'pose']).toContain(MOTIONS[name].group);
+    expect(MOTIONS.blinkLeft.kind).toBe('eyes');
+    expect(MOTIONS.headYaw).toMatchObject({ group: 'pose', sides: 'split' });
+    expect(MOTIONS.breathe.group).toBe('pose');
+  });
+
+  it('declares the ranges of the brief and documents the conventions', () => {
     const byName = Object.fromEntries(COEFFICIENTS.map((c) => [c.name, c]));
-    expect([byName.jawOpen!.min, byName.jawOpen!.max]).toEqual([0, 1]);
-    expect([byName.lipSpread!.min, byName.lipSpread!.max]).toEqual([-1, 1]);
-    expect([byName.lipPress!.min, byName.lipPress!.max]).toEqual([0, 1]);
+    const range = (n: string): number[] => [byName[n]!.min, byName[n]!.max];
+    for (const n of ['jawOpen', 'lipPress', 'smile', 'blinkLeft', 'blinkRight', 'browRaise', 'browFrown', 'breathe']) expect(range(n)).toEqual([0, 1]);
+    for (const n of ['lipSpread', 'headYaw', 'headPitch', 'headRoll', 'neckSway']) expect(range(n)).toEqual([-1, 1]);
+    for (const c of COEFFICIENTS) expect(c.neutral).toBe(0);
+    expect(byName.blinkLeft!.description).toMatch(/42-47/);
+    expect(byName.headYaw!.description).toMatch(/15 degrees/);
+    expect(byName.headPitch!.description).toMatch(/chin up/);
   });
 
   it('builds vectors by name, neutral elsewhere, clamped into range', () => {
-    const v = coefficientVector({ jawOpen: 2, lipSpread: -3 });
-    expect(Array.from(v)).toEqual([1, -1, 0]);
-    expect(Array.from(neutralCoefficients())).toEqual([0, 0, 0]);
+    const v = coefficientVector({ jawOpen: 2, lipSpread: -3, headRoll: 0.25 });
+    expect(Array.from(v)).toEqual([1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0.25, 0, 0]);
+    expect(Array.from(neutralCoefficients())).toEqual(new Array(COEFFICIENT_COUNT).fill(0));
     expect(() => coefficientVector({ jawOpen: Number.NaN })).toThrow(RangeError);
   });
 
   it('normalizes a copy and rejects a wrong length', () => {
-    const input = Float32Array.of(0.5, 5, -1);
+    const input = new Float32Array(COEFFICIENT_COUNT);
+    input.set([0.5, 5, -1]);
+    input[coefficientIndex('headYaw')] = -7;
     const out = normalizeCoefficients(input);
-    expect(Array.from(out)).toEqual([0.5, 1, 0]);
-    expect(Array.from(input)).toEqual([0.5, 5, -1]);
+    expect(Array.from(out.subarray(0, 3))).toEqual([0.5, 1, 0]);
+    expect(out[coefficientIndex('headYaw')]).toBe(-1);
+    expect(Array.from(input.subarray(0, 3))).toEqual([0.5, 5, -1]);
     expect(() => normalizeCoefficients(Float32Array.of(1, 2))).toThrow(RangeError);
-    expect(() => normalizeCoefficients(Float32Array.of(0, Number.POSITIVE_INFINITY, 0))).toThrow(RangeError);
+    const bad = new Float32Array(COEFFICIENT_COUNT);
+    bad[1] = Number.POSITIVE_INFINITY;
+    expect(() => normalizeCoefficients(bad)).toThrow(RangeError);
   });
 });

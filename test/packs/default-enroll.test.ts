@@ -97,34 +97,61 @@ describe('enrollPortrait', () => {
     expect(avatar.basis.teethVisible).toBe(true);
   });
 
-  it('builds masks and a motion basis with one field per coefficient', () => {
+  it('builds masks, layers and a motion basis covering every coefficient', () => {
     const plane = 512 * 512;
     const { basis, masks } = avatar;
     expect(basis.coefficientNames).toEqual(COEFFICIENT_NAMES);
-    expect(basis.fields).toHaveLength(COEFFICIENT_NAMES.length * plane * 2);
-    const at = (m: Uint8Array, i: number): number => m[Math.round(avatar.landmarks[2 * i + 1]!) * 512 + Math.round(avatar.landmarks[2 * i]!)]!;
+    const driven = new Set([...basis.poseFields, ...basis.faceFields, ...basis.eyeFields].map((f) => f.coefficient));
+    expect([...driven].sort((a, b) => a - b)).toEqual(COEFFICIENT_NAMES.map((_, i) => i));
+    const at = (m: ArrayLike<number>, i: number): number => m[Math.round(avatar.landmarks[2 * i + 1]!) * 512 + Math.round(avatar.landmarks[2 * i]!)]!;
     expect(at(masks.face, 30)).toBe(255); // nose tip inside the face
     expect(at(masks.mouth, 57)).toBeGreaterThan(100); // lower lip inside the mouth
     expect(at(masks.eyes, 37)).toBeGreaterThan(100);
     expect(masks.face[0]).toBe(0);
     expect(masks.mouth[Math.round(avatar.landmarks[2 * 30 + 1]!) * 512 + Math.round(avatar.landmarks[2 * 30]!)]).toBe(0);
+    // Layers: the face is head, the chest torso, the top corners background (and the plate is the reference there).
+    expect(basis.segmented).toBe(true);
+    expect(at(basis.headAlpha, 30)).toBeGreaterThan(0.99);
+    expect(basis.headAlpha[500 * 512 + 256]).toBe(0);
+    expect(basis.torsoAlpha[500 * 512 + 256]).toBeGreaterThan(0.99);
+    for (const i of [0, 511, 512 * 20 + 5]) {
+      expect(basis.headAlpha[i]! + basis.torsoAlpha[i]!).toBe(0);
+      expect(Array.from(basis.plate.subarray(3 * i, 3 * i + 3))).toEqual(Array.from(avatar.reference.subarray(3 * i, 3 * i + 3)));
+    }
+    expect(basis.headAlpha).toHaveLength(plane);
   });
 
-  it('keeps the basis at zero above the nose and far from the face', () => {
-    const { fields } = avatar.basis;
-    const plane = 512 * 512;
-    const noseY = Math.floor(Math.min(...[31, 32, 33, 34, 35].map((i) => avatar.landmarks[2 * i + 1]!))) - 2;
-    for (let k = 0; k < COEFFICIENT_NAMES.length; k++) {
+  it('keeps the boxes even and inside the frame, and the lip fields at zero above the nose', () => {
+    const { basis } = avatar;
+    const rb = basis.renderBox;
+    for (const v of [rb.x, rb.y, rb.width, rb.height]) expect(v % 2).toBe(0);
+    expect(rb.x + rb.width).toBeLessThanOrEqual(512);
+    expect(rb.y + rb.height).toBeLessThanOrEqual(512);
+    // The render box is the head, the neck and the upper chest: well under the whole frame.
+    expect(rb.width * rb.height).toBeLessThan(0.7 * 512 * 512);
+    for (const w of [basis.mouthWindow, basis.eyeWindow]) {
+      expect(w.view.x).toBeGreaterThanOrEqual(rb.x);
+      expect(w.view.x + w.view.width).toBeLessThanOrEqual(rb.x + rb.width);
+      expect(w.width * w.height).toBeLessThan(w.view.width * w.view.height);
+    }
+    // Lip fields (jawOpen, lipSpread, lipPress, smile) on the face lattice are exactly zero above the nose.
+    const l = basis.faceLattice;
+    const plane = l.cols * l.rows;
+    const noseY = Math.floor(Math.min(...[31, 32, 33, 34, 35].map((i) => avatar.landmarks[2 * i + 1]!))) - 3;
+    for (const name of ['jawOpen', 'lipSpread', 'lipPress', 'smile']) {
+      const k = basis.faceFields.findIndex((f) => COEFFICIENT_NAMES[f.coefficient] === name);
       let maxAbove = 0;
-      for (let i = 0; i < noseY * 512 * 2; i++) maxAbove = Math.max(maxAbove, Math.abs(fields[k * plane * 2 + i]!));
-      expect(maxAbove).toBeLessThan(1e-6); // GridSample units: 1e-6 is 1/4000 of a pixel
-      for (const [x, y] of [[0, 511], [511, 511], [5, 300], [506, 300]] as const) {
-        expect(fields[k * plane * 2 + 2 * (y * 512 + x) + 1]).toBe(0);
+      for (let i = 0; i < l.rows; i++) {
+        if (l.box.y + (i * (l.box.height - 1)) / (l.rows - 1) >= noseY) break;
+        for (let j = 0; j < l.cols; j++) maxAbove = Math.max(maxAbove, Math.abs(basis.face[2 * k * plane + i * l.cols + j]!), Math.abs(basis.face[(2 * k + 1) * plane + i * l.cols + j]!));
       }
+      expect(maxAbove).toBeLessThan(1e-6); // GridSample units: 1e-6 is 1/4000 of a pixel
     }
     // jawOpen pulls the chin region from above (negative y offset) by several pixels.
-    const chin = Math.round(avatar.landmarks[2 * 8 + 1]!) * 512 + Math.round(avatar.landmarks[2 * 8]!);
-    expect(fields[2 * chin + 1]! * 256).toBeLessThan(-5);
+    const jaw = basis.faceFields.findIndex((f) => COEFFICIENT_NAMES[f.coefficient] === 'jawOpen');
+    const j = Math.round(((avatar.landmarks[2 * 8]! - l.box.x) * (l.cols - 1)) / (l.box.width - 1));
+    const i = Math.round(((avatar.landmarks[2 * 8 + 1]! - l.box.y) * (l.rows - 1)) / (l.box.height - 1));
+    expect(basis.face[(2 * jaw + 1) * plane + i * l.cols + j]! * 256).toBeLessThan(-5);
   });
 
   it('caches by image hash: a second enrollment is a fast read of the same avatar', async () => {
@@ -137,7 +164,13 @@ describe('enrollPortrait', () => {
     expect(again.id).toBe(avatar.id);
     expect(Buffer.from(again.reference).equals(Buffer.from(avatar.reference))).toBe(true);
     expect(Array.from(again.landmarks)).toEqual(Array.from(avatar.landmarks));
-    expect(Buffer.from(again.basis.fields.buffer).equals(Buffer.from(avatar.basis.fields.buffer))).toBe(true);
+    for (const name of ['headPose', 'torsoPose', 'face', 'eyes', 'mouthSides', 'headAlpha', 'plate'] as const) {
+      const a = again.basis[name];
+      const b = avatar.basis[name];
+      expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
+    }
+    expect(again.basis.mouthWindow.pose).toEqual(avatar.basis.mouthWindow.pose);
+    expect(again.basis.renderBox).toEqual(avatar.basis.renderBox);
     expect(again.basis.mouthCrop).toEqual(avatar.basis.mouthCrop);
   });
 

@@ -58,11 +58,17 @@ function innerLipGap(landmarks: Float32Array): number {
 }
 
 describe('DefaultRenderer', () => {
-  it('renders the reference at neutral coefficients', async () => {
+  it('renders the reference at neutral coefficients, and through the graph at a hair above neutral', async () => {
     const { rgb, i420 } = await renderer.render(neutralCoefficients());
     expect(rgb).toHaveLength(512 * 512 * 3);
     expect(i420).toHaveLength((512 * 512 * 3) / 2);
-    expect(meanAbsDiff(rgb, avatar.reference, 512, { x0: 0, y0: 0, x1: 512, y1: 512 })).toBeLessThan(2);
+    expect(meanAbsDiff(rgb, avatar.reference, 512, { x0: 0, y0: 0, x1: 512, y1: 512 })).toBe(0);
+    // 1e-4 of a breath is far below a pixel, but runs the whole graph and the paste of its box into the frame.
+    const near = await renderer.render(coefficientVector({ breathe: 1e-4 }));
+    expect(meanAbsDiff(near.rgb, avatar.reference, 512, { x0: 0, y0: 0, x1: 512, y1: 512 })).toBeLessThan(0.05);
+    let i420Diff = 0;
+    for (let i = 0; i < i420.length; i++) i420Diff = Math.max(i420Diff, Math.abs(near.i420[i]! - i420[i]!));
+    expect(i420Diff).toBeLessThanOrEqual(1);
   });
 
   it('jawOpen=1 changes the mouth a lot and leaves the upper face and the border alone', async () => {
@@ -132,17 +138,17 @@ describe('DefaultRenderer', () => {
     await expect(DefaultRenderer.create(avatar, { intraOpThreads: 0 })).rejects.toThrow(RangeError);
   });
 
-  it('renders a 512x512 frame well within the 40 ms frame budget on one thread', async () => {
-    const c = coefficientVector({ jawOpen: 0.6, lipSpread: 0.3 });
+  it('renders a busy 512x512 frame in under 20 ms (median) on one thread', async () => {
+    const c = coefficientVector({ jawOpen: 0.6, lipSpread: 0.3, smile: 0.4, blinkLeft: 0.3, headYaw: 0.5, headPitch: -0.4, headRoll: 0.3, neckSway: 0.5, breathe: 0.6 });
     const times: number[] = [];
-    for (let i = 0; i < 25; i++) {
+    for (let i = 0; i < 30; i++) {
       c[0] = (i % 5) / 5;
       const t0 = performance.now();
       await renderer.render(c);
-      times.push(performance.now() - t0);
+      if (i >= 3) times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    // Generous against CI noise: ~12 ms measured on the dev machine.
-    expect(times[Math.floor(times.length / 2)]!).toBeLessThan(35);
+    // Generous for a shared machine: about 7 ms measured on the dev machine (bench/render.ts).
+    expect(times[Math.floor(times.length / 2)]!).toBeLessThan(20);
   });
 });

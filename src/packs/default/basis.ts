@@ -1,444 +1,220 @@
-// The motion basis: one dense backward-warp flow field per coefficient (see MotionBasis in types.ts).
-//
-// How a field is built (the lower-face "seamed" kind, used by the jaw and lip coefficients):
-//  1. A motion definition gives each of the 68 landmarks a forward displacement at full strength, in the face
-//     frame (u right, v down, units of mouth width), see MOTIONS below.
-//  2. The lips part along a seam, so the face is split into an upper side (everything above the lip line) and a
-//     lower side. Each side gets its own thin-plate spline through its landmarks at their DESTINATIONS with the
-//     negated displacement as value (a backward warp: "the pixel that lands here came from there"), plus fixed
-//     anchors on a ring outside the jaw line.
-//  3. The two sides are joined by the seam selector S: a sharp step across the lips (so the lower lip moves
-//     rigidly instead of stretching), a smooth blend beyond the mouth corners (so the cheeks stretch gently).
-//  4. A falloff mask keeps the field exactly zero above the nose and outside the lower face, so the upper face,
-//     the hair and the background never smear.
-// Later kinds (blink: a seam along each eye; head pose, sway, breathing: global fields over a person mask) plug in
-// as further motion definitions; the render graph only sees [K, H, W, 2].
+// The motion basis of a portrait (MotionBasis in types.ts): every coefficient's backward-warp field, the layers they
+// move, and the boxes the render graph works in. The motions themselves live beside this file:
+//   lower-face.ts  jawOpen, lipSpread, lipPress, smile: seamed thin-plate splines around the lips;
+//   eyes.ts        blinkLeft, blinkRight, browRaise, browFrown;
+//   pose.ts        headYaw, headPitch, headRoll, neckSway, breathe (head layer and torso layer);
+//   layers.ts      the head / torso / background split of the reference (segment.ts finds the person).
+// Face fields are sampled in reference space (the head's own frame), pose fields in output space; the render graph
+// composes them (graph.ts), so a mouth that opens on a turned head opens where the turned head shows it.
 import { moduleLogger } from '../../log.ts';
-import { COEFFICIENT_NAMES, type CoefficientName } from './coefficients.ts';
-import {
-  FaceFrame,
-  INNER_LOWER,
-  INNER_UPPER,
-  LM,
-  LipSeam,
-  SEAM_COLUMNS,
-  innerLipPoint,
-  seamKnots,
-  signedDistanceToPolygon,
-  smoothstep,
-} from './geometry.ts';
-import { ThinPlateSpline } from './tps.ts';
-import type { Box, MotionBasis, Point } from './types.ts';
+import { COEFFICIENT_NAMES, coefficientIndex, type CoefficientName } from './coefficients.ts';
+import { UPPER_FACE_FIELDS, UpperFace } from './eyes.ts';
+import { buildLayers } from './layers.ts';
+import { LIP_MOTIONS, LowerFace, type LipCoefficient } from './lower-face.ts';
+import { POSE_FIELDS, PoseModel, distanceTransform } from './pose.ts';
+import { segmentPerson } from './segment.ts';
+import type { BasisField, Box, FeatureWindow, Lattice, MotionBasis } from './types.ts';
+
+export type { LipMotion, LipMotionDefinition } from './lower-face.ts';
 
 const log = moduleLogger('packs/default/basis');
 
 /** Bump when the basis construction changes: cached avatars built with another version are rebuilt. */
-export const BASIS_VERSION = 1;
+export const BASIS_VERSION = 2;
 
-/** Ring anchors sit this far (frame units) outside the jaw line; the field fades to zero there. */
-const RING_DISTANCE = 1.5;
-/** Width of the seam step across the lips, pixels. */
-const SEAM_SHARPNESS_PX = 0.7;
-
-export interface LipMotion {
-  /**
-   * Forward displacement of every landmark at full strength, frame units, u0, v0, u1, v1, ... (136 values).
-   * Each side of the seam also moves the seam itself with its own inner lip, rigidly from the seam to where its
-   * inner lip lands, so a parting lip translates (the gap is covered by the mouth interior) instead of stretching.
-   */
-  readonly displacement: Float64Array;
+export interface MotionDefinition {
+  /** 'face': a reference-space field applied in the head's frame; 'pose': an output-space field per layer. */
+  readonly group: 'face' | 'pose';
+  /** Which model builds it. */
+  readonly kind: 'lips' | 'eyes' | 'brows' | 'head' | 'body';
+  /** 'split': one field per side of zero (rotations: exact inverses); 'linear': one field, scaled by the value. */
+  readonly sides: 'linear' | 'split';
 }
 
-/** frame: the face frame; lm: all landmarks in frame units (u0, v0, ...). */
-export type MotionDefinition = (frame: FaceFrame, lm: Float64Array) => LipMotion;
+/** One motion per coefficient (COEFFICIENT_NAMES order). */
+export const MOTIONS: Readonly<Record<CoefficientName, MotionDefinition>> = Object.freeze({
+  jawOpen: { group: 'face', kind: 'lips', sides: 'linear' },
+  lipSpread: { group: 'face', kind: 'lips', sides: 'linear' },
+  lipPress: { group: 'face', kind: 'lips', sides: 'linear' },
+  smile: { group: 'face', kind: 'lips', sides: 'linear' },
+  blinkLeft: { group: 'face', kind: 'eyes', sides: 'linear' },
+  blinkRight: { group: 'face', kind: 'eyes', sides: 'linear' },
+  browRaise: { group: 'face', kind: 'brows', sides: 'linear' },
+  browFrown: { group: 'face', kind: 'brows', sides: 'linear' },
+  headYaw: { group: 'pose', kind: 'head', sides: 'split' },
+  headPitch: { group: 'pose', kind: 'head', sides: 'split' },
+  headRoll: { group: 'pose', kind: 'head', sides: 'split' },
+  neckSway: { group: 'pose', kind: 'head', sides: 'linear' },
+  breathe: { group: 'pose', kind: 'body', sides: 'linear' },
+});
 
-class Displacement {
-  readonly d = new Float64Array(136);
-  constructor(private readonly lm: Float64Array) {}
-  /** du along +u (image right for an upright face), dv down. */
-  set(i: number, du: number, dv: number): this {
-    this.d[2 * i] = du;
-    this.d[2 * i + 1] = dv;
-    return this;
-  }
-  /** du towards the mouth's vertical axis (positive = inwards), dv down. */
-  inward(i: number, du: number, dv: number): this {
-    const u = this.lm[2 * i]!;
-    return this.set(i, u > 0 ? -du : du, dv);
-  }
-  u(i: number): number {
-    return this.lm[2 * i]!;
-  }
-  v(i: number): number {
-    return this.lm[2 * i + 1]!;
-  }
-}
+const FACE_NAMES = COEFFICIENT_NAMES.filter((n) => MOTIONS[n].group === 'face');
+const BLINKS: readonly CoefficientName[] = COEFFICIENT_NAMES.filter((n) => MOTIONS[n].kind === 'eyes');
+/** Feature windows reach this far (pixels) beyond the feature, for the pose's variation across the feature. */
+const WINDOW_MARGIN = 12;
+const LIP_NAMES = Object.keys(LIP_MOTIONS) as LipCoefficient[];
 
-/** Profile across the mouth: 1 at the centre line, 0 at the corners (|u| = half the mouth width = 0.5). */
-function across(u: number): number {
-  const t = 1 - (u / 0.5) ** 2;
-  return t > 0 ? t ** 0.7 : 0;
-}
-
-const jawOpen: MotionDefinition = (_frame, lm) => {
-  const m = new Displacement(lm);
-  // Jaw line: the jaw rotates about the ears, so the drop grows from the cheek towards the chin.
-  const vTop = (m.v(2) + m.v(14)) / 2;
-  const vChin = m.v(LM.chin);
-  const chinDrop = 0.5;
-  for (let i = 2; i <= 14; i++) {
-    const s = Math.min(1, Math.max(0, (m.v(i) - vTop) / (vChin - vTop)));
-    m.inward(i, i === LM.chin ? 0 : 0.04 * s, chinDrop * s ** 1.3);
-  }
-  // Lower lip rides on the jaw: full drop at the centre, less towards the corners; the mouth narrows a little.
-  for (const i of LM.lowerLipOnly) m.inward(i, 0.03 * Math.min(1, Math.abs(m.u(i)) / 0.25), 0.1 + 0.35 * across(m.u(i)));
-  for (const i of LM.mouthCorners) m.inward(i, 0.045, 0.1);
-  // The upper lip lifts slightly.
-  for (const i of LM.upperLipOnly) m.inward(i, 0.015 * Math.min(1, Math.abs(m.u(i)) / 0.25), -0.04 * across(m.u(i)));
-  return { displacement: m.d };
-};
-
-const lipSpread: MotionDefinition = (_frame, lm) => {
-  const m = new Displacement(lm);
-  // +1: corners out, lips thinned and flattened ("ee"); -1 (the same field negated): corners in, lips fuller ("oo").
-  for (const i of [48, 54]) m.inward(i, -0.12, -0.015);
-  for (const i of [60, 64]) m.inward(i, -0.11, -0.015);
-  for (const i of [49, 53]) m.inward(i, -0.075, 0.015);
-  for (const i of [55, 59]) m.inward(i, -0.075, -0.015);
-  for (const i of [50, 52]) m.inward(i, -0.035, 0.025);
-  for (const i of [56, 58]) m.inward(i, -0.035, -0.03);
-  for (const i of [61, 63, 65, 67]) m.inward(i, -0.035, 0);
-  m.set(51, 0, 0.025);
-  m.set(57, 0, -0.03);
-  return { displacement: m.d };
-};
-
-const lipPress: MotionDefinition = (_frame, lm) => {
-  const m = new Displacement(lm);
-  // The red of both lips rolls in towards the (fixed) lip line; the chin pushes up a little.
-  for (const i of [50, 51, 52]) m.set(i, 0, 0.06);
-  for (const i of [49, 53]) m.set(i, 0, 0.03);
-  for (const i of [56, 57, 58]) m.set(i, 0, -0.065);
-  for (const i of [55, 59]) m.set(i, 0, -0.03);
-  for (const i of [48, 54]) m.inward(i, 0.015, 0);
-  m.set(LM.chin, 0, -0.025);
-  for (const i of [7, 9]) m.set(i, 0, -0.02);
-  for (const i of [6, 10]) m.set(i, 0, -0.01);
-  return { displacement: m.d };
-};
-
-/** One motion definition per coefficient, looked up by name in COEFFICIENT_NAMES order. */
-export const MOTIONS: Readonly<Record<CoefficientName, MotionDefinition>> = Object.freeze({ jawOpen, lipSpread, lipPress });
-
-/** Jaw-line landmarks that ride with the jaw (the rest of the jaw line, 0, 1, 15, 16, stays still). */
-const JAW_MOVING = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-
-/** Fixed control points with zero motion: brows, eyes, nose, the top of the jaw line. */
-const STILL = [0, 1, 15, 16, 17, 19, 21, 22, 24, 26, 27, 29, 30, 31, 32, 33, 34, 35, 36, 37, 39, 40, 42, 43, 45, 46];
-
-interface Region {
-  /** Jaw line polygon (frame units), closed across the cheeks. */
-  readonly polygon: readonly Point[];
-  /** v where the motion starts (nose bottom) and where it reaches full strength. */
-  readonly vStart: number;
-  readonly vFull: number;
-  readonly ring: Float64Array;
-}
-
-function lowerFaceRegion(lm: Float64Array): Region {
-  const polygon: Point[] = [];
-  for (let i = 1; i <= 15; i++) polygon.push({ x: lm[2 * i]!, y: lm[2 * i + 1]! });
-  let cx = 0;
-  let cy = 0;
-  const centreIdx = [...LM.jaw, ...LM.noseBridge, ...LM.noseBottom];
-  for (const i of centreIdx) {
-    cx += lm[2 * i]!;
-    cy += lm[2 * i + 1]!;
-  }
-  cx /= centreIdx.length;
-  cy /= centreIdx.length;
-  const ring: number[] = [];
-  for (let i = 1; i <= 15; i++) {
-    for (const t of i < 15 ? [0, 0.5] : [0]) {
-      const x = lm[2 * i]! * (1 - t) + lm[2 * (i + 1)]! * t;
-      const y = lm[2 * i + 1]! * (1 - t) + lm[2 * (i + 1) + 1]! * t;
-      const n = Math.hypot(x - cx, y - cy) || 1;
-      ring.push(x + ((x - cx) / n) * RING_DISTANCE, y + ((y - cy) / n) * RING_DISTANCE);
-    }
-  }
-  const vNose = lm[2 * LM.noseTip + 1]!;
-  const vLip = lm[2 * LM.upperLipTop + 1]!;
-  return { polygon, vStart: vNose, vFull: vNose + 0.7 * (vLip - vNose), ring: Float64Array.from(ring) };
-}
-
-/** Displacement of an inner-lip contour at parameter t, interpolated between its landmarks like innerLipPoint. */
-function contourDisplacement(motion: LipMotion, contour: readonly number[], t: number): [number, number] {
-  const segs = contour.length - 1;
-  const f = Math.min(segs - 1e-9, Math.max(0, t * segs));
-  const i = Math.floor(f);
-  const w = f - i;
-  const a = contour[i]!;
-  const b = contour[i + 1]!;
-  const d = motion.displacement;
-  return [d[2 * a]! + w * (d[2 * b]! - d[2 * a]!), d[2 * a + 1]! + w * (d[2 * b + 1]! - d[2 * a + 1]!)];
-}
-
-/**
- * One side's backward field as a thin-plate spline through: the side's landmarks at their destinations, the seam
- * knots (seamInner: frame units, one per SEAM_COLUMNS entry) at their source and destination with the side's inner
- * lip displacement, the still landmarks, and the ring of zero anchors.
- */
-function fitSide(lm: Float64Array, motion: LipMotion, side: 'upper' | 'lower', ring: Float64Array, seamInner: Float64Array): ThinPlateSpline {
-  // The upper side is the skull's (upper lip, upper teeth): it ignores the jaw line and the lower lip. The lower side
-  // is the jaw's: it ignores the upper lip.
-  const exclude = new Set<number>(side === 'upper' ? [...LM.lowerLipOnly, ...JAW_MOVING] : LM.upperLipOnly);
-  const moving = new Set<number>();
-  for (let i = 0; i < 68; i++) {
-    if (motion.displacement[2 * i] !== 0 || motion.displacement[2 * i + 1] !== 0) moving.add(i);
-  }
-  const pts: number[] = [];
-  const vals: number[] = [];
-  const include = new Set<number>([...STILL, ...moving, ...LM.outerLip, ...LM.innerLip]);
-  for (const i of include) {
-    if (exclude.has(i)) continue;
-    const du = motion.displacement[2 * i]!;
-    const dv = motion.displacement[2 * i + 1]!;
-    pts.push(lm[2 * i]! + du, lm[2 * i + 1]! + dv);
-    vals.push(-du, -dv);
-  }
-  SEAM_COLUMNS.forEach((t, j) => {
-    const [du, dv] = contourDisplacement(motion, side === 'upper' ? INNER_UPPER : INNER_LOWER, t);
-    const u = seamInner[2 * j]!;
-    const v = seamInner[2 * j + 1]!;
-    pts.push(u, v);
-    vals.push(-du, -dv);
-    if (Math.hypot(du, dv) > 0.02) {
-      pts.push(u + du, v + dv);
-      vals.push(-du, -dv);
-    }
-  });
-  for (let j = 0; j < ring.length; j++) {
-    pts.push(ring[j]!);
-    vals.push(0);
-  }
-  return new ThinPlateSpline(pts, vals, 1e-4);
-}
-
-/** The seam selector at frame point (u, v): 0 above the lip line, 1 below. */
-export function seamValue(seam: LipSeam, scale: number, u: number, v: number): number {
-  const sharp = SEAM_SHARPNESS_PX / scale;
-  const beyond = Math.max(0, seam.outerLeft - u, u - seam.outerRight);
-  const tau = sharp + beyond * 0.8;
-  const z = (v - seam.at(u)) / tau;
-  return 1 / (1 + Math.exp(-Math.max(-40, Math.min(40, z))));
-}
-
-export interface LipAnalysis {
-  /** Seam knots in image pixels (see seamKnots). */
-  readonly lipSeam: Float32Array;
-  readonly teethVisible: boolean;
-  readonly lipGap: number;
-}
-
-/** Fraction of the way from the upper to the lower inner lip probed for teeth. */
-const PROBE_FROM = -0.1;
-const PROBE_TO = 1.3;
-const PROBE_STEP = 0.025;
-
-/**
- * Looks between the inner lips of the reference to place the seam, column by column: a closed mouth or a dark
- * opening is cut in the middle; where teeth show, right below the upper row (or in the dark line between the two
- * rows), so that the upper teeth stay with the skull and only the lower lip (and lower teeth) ride down with the jaw.
- */
-export function analyseLips(reference: Uint8Array | undefined, width: number, height: number, frame: FaceFrame): LipAnalysis {
-  const L = frame.landmarks;
-  let gap = 0;
-  for (const t of SEAM_COLUMNS) {
-    const u = innerLipPoint(L, INNER_UPPER, t);
-    const l = innerLipPoint(L, INNER_LOWER, t);
-    gap += Math.hypot(l.x - u.x, l.y - u.y);
-  }
-  const lipGap = gap / SEAM_COLUMNS.length / frame.scale;
-  const middle = SEAM_COLUMNS.map(() => 0.5);
-  if (!reference || lipGap < 0.03) return { lipSeam: seamKnots(L, middle), teethVisible: false, lipGap };
-
-  const sample = (x: number, y: number): [number, number, number] => {
-    const xi = Math.min(width - 1, Math.max(0, Math.round(x)));
-    const yi = Math.min(height - 1, Math.max(0, Math.round(y)));
-    const i = 3 * (yi * width + xi);
-    return [reference[i]!, reference[i + 1]!, reference[i + 2]!];
-  };
-  // Lip luminance: inside the outer lip contour, towards the inner lips.
-  let lipLuma = 0;
-  for (const i of [50, 51, 52, 56, 57, 58]) {
-    const inner = i < 55 ? 62 : 66;
-    const [r, g, b] = sample(0.7 * L[2 * i]! + 0.3 * L[2 * inner]!, 0.7 * L[2 * i + 1]! + 0.3 * L[2 * inner + 1]!);
-    lipLuma += (0.299 * r + 0.587 * g + 0.114 * b) / 6;
-  }
-  const isTooth = (x: number, y: number): boolean => {
-    const [r, g, b] = sample(x, y);
-    const max = Math.max(r, g, b);
-    const sat = max > 0 ? (max - Math.min(r, g, b)) / max : 0;
-    return sat < 0.18 && 0.299 * r + 0.587 * g + 0.114 * b >= lipLuma;
-  };
-  const steps = Math.round((PROBE_TO - PROBE_FROM) / PROBE_STEP);
-  const fractions: Array<number | undefined> = SEAM_COLUMNS.map((t) => {
-    const u = innerLipPoint(L, INNER_UPPER, t);
-    const l = innerLipPoint(L, INNER_LOWER, t);
-    const runs: Array<[number, number]> = [];
-    for (let k = 0; k <= steps; k++) {
-      const f = PROBE_FROM + k * PROBE_STEP;
-      if (!isTooth(u.x + f * (l.x - u.x), u.y + f * (l.y - u.y))) continue;
-      const last = runs[runs.length - 1];
-      if (last && last[1] === k - 1) last[1] = k;
-      else runs.push([k, k]);
-    }
-    const real = runs.filter(([a, b]) => b - a >= 2); // at least 3 probes: not a glint
-    if (real.length === 0) return undefined;
-    const f = (k: number): number => PROBE_FROM + k * PROBE_STEP;
-    // One row: cut right below it. Two rows: cut in the dark line between them.
-    return real.length >= 2 ? (f(real[0]![1]) + f(real[1]![0])) / 2 : f(real[0]![1]) + PROBE_STEP;
-  });
-  const found = fractions.filter((f): f is number => f !== undefined);
-  if (found.length < 2) return { lipSeam: seamKnots(L, middle), teethVisible: false, lipGap };
-  const median = [...found].sort((a, b) => a - b)[Math.floor(found.length / 2)]!;
-  const filled = fractions.map((f) => Math.min(1.2, Math.max(0, f ?? median)));
-  // Median of three along the lips, to drop outliers.
-  const smooth = filled.map((f, i) => {
-    const w = [filled[Math.max(0, i - 1)]!, f, filled[Math.min(filled.length - 1, i + 1)]!].sort((a, b) => a - b);
-    return w[1]!;
-  });
-  return { lipSeam: seamKnots(L, smooth), teethVisible: true, lipGap };
-}
-
-/** The pixel box around the lips where the mouth interior can show. */
-function mouthCropBox(frame: FaceFrame, seam: LipSeam, width: number, height: number): Box {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -Infinity;
-  let y1 = -Infinity;
-  for (let k = 0; k <= 20; k++) {
-    const u = seam.outerLeft - 0.15 + ((seam.outerRight - seam.outerLeft + 0.3) * k) / 20;
-    for (const dv of [-0.32, 0.8]) {
-      const p = frame.toImage(u, seam.at(u) + dv);
-      x0 = Math.min(x0, p.x);
-      x1 = Math.max(x1, p.x);
-      y0 = Math.min(y0, p.y);
-      y1 = Math.max(y1, p.y);
-    }
-  }
-  const xa = Math.max(0, Math.floor(x0));
-  const ya = Math.max(0, Math.floor(y0));
-  const xb = Math.min(width, Math.ceil(x1) + 1);
-  const yb = Math.min(height, Math.ceil(y1) + 1);
-  return { x: xa, y: ya, width: Math.max(1, xb - xa), height: Math.max(1, yb - ya) };
-}
-
-/**
- * Builds the dense motion basis for a face: fields [K, H, W, 2] in GridSample units (K = COEFFICIENT_NAMES.length),
- * the lip seam selector, and the per-side fields around the mouth used for the mouth-interior layer. With the
- * reference image, the seam is placed by looking at the lips (see analyseLips); without it, midway.
- */
+/** Builds the basis: with the reference, the lips are looked at and the person is segmented by colour. */
 export function buildMotionBasis(landmarks: Float32Array, width: number, height: number, reference?: Uint8Array): MotionBasis {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new RangeError(`basis size must be positive integers, got ${width}x${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width % 2 || height % 2) {
+    throw new RangeError(`basis size must be even positive integers, got ${width}x${height}`);
   }
   if (reference && reference.length !== width * height * 3) {
     throw new RangeError(`reference must be ${width}x${height} RGB (${width * height * 3} bytes), got ${reference.length}`);
   }
   const t0 = performance.now();
-  const frame = new FaceFrame(landmarks);
-  const lm = frame.allLandmarks();
-  const lips = analyseLips(reference, width, height, frame);
-  const seam = new LipSeam(frame, lips.lipSeam);
-  // The seam's knots between the inner corners (skipping 48, 60 at the start and 64, 54 at the end), frame units.
-  const seamInner = new Float64Array(SEAM_COLUMNS.length * 2);
-  for (let j = 0; j < SEAM_COLUMNS.length; j++) {
-    const p = frame.toFrame(lips.lipSeam[2 * (j + 2)]!, lips.lipSeam[2 * (j + 2) + 1]!);
-    seamInner[2 * j] = p.x;
-    seamInner[2 * j + 1] = p.y;
-  }
-  const region = lowerFaceRegion(lm);
-  const K = COEFFICIENT_NAMES.length;
-  const plane = width * height;
-  const crop = mouthCropBox(frame, seam, width, height);
-  const cropPlane = crop.width * crop.height;
-
-  // Per pixel: the falloff mask and the seam selector (shared by all coefficients).
-  const mask = new Float32Array(plane);
-  const mouthSeam = new Float32Array(plane);
-  const mouthRegion = new Float32Array(cropPlane);
-  const mouthLayer = new Float32Array(cropPlane);
-  let x0 = width;
-  let x1 = -1;
-  let y0 = height;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = frame.toFrame(x, y);
-      const i = y * width + x;
-      mouthSeam[i] = seamValue(seam, frame.scale, p.x, p.y);
-      if (x >= crop.x && x < crop.x + crop.width && y >= crop.y && y < crop.y + crop.height) {
-        const beyond = Math.max(seam.outerLeft - p.x, p.x - seam.outerRight);
-        const dv = p.y - seam.at(p.x);
-        const j = (y - crop.y) * crop.width + (x - crop.x);
-        mouthRegion[j] = (1 - smoothstep(-0.04, 0.1, beyond)) * (1 - smoothstep(0.6, 0.75, dv)) * (1 - smoothstep(0.2, 0.3, -dv));
-        mouthLayer[j] = 1 - smoothstep(0.02, 0.14, beyond);
-      }
-      if (p.y <= region.vStart) continue;
-      const d = signedDistanceToPolygon(p.x, p.y, region.polygon);
-      if (d >= RING_DISTANCE) continue;
-      const m = smoothstep(region.vStart, region.vFull, p.y) * (1 - smoothstep(0.55, RING_DISTANCE, d));
-      if (m < 1e-3) continue; // exactly zero, not a denormal smear, outside the lower face
-      mask[i] = m;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-
-  const fields = new Float32Array(K * plane * 2);
-  const upperFields = new Float32Array(K * cropPlane * 2);
-  const lowerFields = new Float32Array(K * cropPlane * 2);
-  const tu = new Float64Array(2);
-  const tl = new Float64Array(2);
+  const lower = new LowerFace(landmarks, width, height, reference);
+  const upper = new UpperFace(landmarks);
+  const seg = segmentPerson(reference, width, height, landmarks);
+  const layers = buildLayers(reference ?? new Uint8Array(width * height * 3), width, height, landmarks, seg.alpha, seg.head);
+  const pose = new PoseModel({ landmarks, width, height, head: seg.head, neck: layers.neck, separation: layers.separation, headAlpha: layers.headAlpha });
   const sx = 2 / width; // pixels -> normalized grid units
   const sy = 2 / height;
-  COEFFICIENT_NAMES.forEach((name, k) => {
-    const motion = MOTIONS[name](frame, lm);
-    const upper = fitSide(lm, motion, 'upper', region.ring, seamInner);
-    const lower = fitSide(lm, motion, 'lower', region.ring, seamInner);
-    const base = k * plane * 2;
-    const cropBase = k * cropPlane * 2;
-    for (let y = y0; y <= y1; y++) {
-      for (let x = x0; x <= x1; x++) {
-        const i = y * width + x;
-        const m = mask[i]!;
-        if (m <= 0) continue;
-        const p = frame.toFrame(x, y);
-        const s = mouthSeam[i]!;
-        const inCrop = x >= crop.x && x < crop.x + crop.width && y >= crop.y && y < crop.y + crop.height;
-        tu[0] = tu[1] = tl[0] = tl[1] = 0;
-        if (s < 0.9999 || inCrop) upper.evaluate(p.x, p.y, tu);
-        if (s > 0.0001 || inCrop) lower.evaluate(p.x, p.y, tl);
-        const d = frame.vectorToImage(((1 - s) * tu[0]! + s * tl[0]!) * m, ((1 - s) * tu[1]! + s * tl[1]!) * m);
-        fields[base + 2 * i] = d.x * sx;
-        fields[base + 2 * i + 1] = d.y * sy;
-        if (inCrop) {
-          const j = cropBase + 2 * ((y - crop.y) * crop.width + (x - crop.x));
-          const du = frame.vectorToImage(tu[0]! * m, tu[1]! * m);
-          const dl = frame.vectorToImage(tl[0]! * m, tl[1]! * m);
-          upperFields[j] = du.x * sx;
-          upperFields[j + 1] = du.y * sy;
-          lowerFields[j] = dl.x * sx;
-          lowerFields[j + 1] = dl.y * sy;
+
+  // Face fields on a lattice every second pixel over the union of the lower and upper face.
+  const faceFields: BasisField[] = FACE_NAMES.map((n) => ({ coefficient: coefficientIndex(n), side: 'both' }));
+  const faceBox = union(lower.box, clampBox(upper.box, width, height));
+  const faceLattice = lattice(grow(faceBox, 2), 2);
+  const Ff = faceFields.length;
+  const fPlane = faceLattice.cols * faceLattice.rows;
+  const face = new Float32Array(Ff * 2 * fPlane);
+  const lipMain = new Float64Array(2 * LIP_NAMES.length);
+  const eyeOut = new Float64Array(2 * UPPER_FACE_FIELDS.length);
+  forNodes(faceLattice, (x, y, n) => {
+    lower.evaluate(x, y, lipMain);
+    upper.evaluate(x, y, eyeOut);
+    FACE_NAMES.forEach((name, k) => {
+      if (BLINKS.includes(name)) return; // the eye window renders blinks, at full resolution
+      const [dx, dy] = faceValue(name, lipMain, eyeOut);
+      face[(2 * k) * fPlane + n] = dx * sx;
+      face[(2 * k + 1) * fPlane + n] = dy * sy;
+    });
+  });
+
+  // Blinks at full resolution over the eyes (where any blink field is non-zero, grown a little).
+  const eyeBounds = new Bounds();
+  const ub = clampBox(upper.box, width, height);
+  for (let y = ub.y; y < ub.y + ub.height; y++) {
+    for (let x = ub.x; x < ub.x + ub.width; x++) {
+      upper.evaluate(x, y, eyeOut);
+      if (Math.abs(eyeOut[0]!) + Math.abs(eyeOut[1]!) + Math.abs(eyeOut[2]!) + Math.abs(eyeOut[3]!) > 1e-4) eyeBounds.add(x, y, 2);
+    }
+  }
+  if (eyeBounds.empty) eyeBounds.add(ub.x + ub.width / 2, ub.y + ub.height / 2, 2);
+  const eyeBox = clampBox(eyeBounds.box(), width, height);
+  const eyeLattice = lattice(eyeBox, 1);
+  const eyeFields: BasisField[] = BLINKS.map((n) => ({ coefficient: coefficientIndex(n), side: 'both' }));
+  const ePlane = eyeLattice.cols * eyeLattice.rows;
+  const eyes = new Float32Array(eyeFields.length * 2 * ePlane);
+  const eyeLid = new Float32Array(ePlane);
+  forNodes(eyeLattice, (x, y, n) => {
+    upper.evaluate(x, y, eyeOut);
+    eyeLid[n] = upper.lidSelector(x, y);
+    BLINKS.forEach((name, k) => {
+      const [dx, dy] = faceValue(name, lipMain, eyeOut);
+      eyes[(2 * k) * ePlane + n] = dx * sx;
+      eyes[(2 * k + 1) * ePlane + n] = dy * sy;
+    });
+  });
+
+  // The mouth: per-side fields at full resolution over the mouth crop, and the seam selector everywhere.
+  const crop = lower.mouthCrop;
+  const cPlane = crop.width * crop.height;
+  const mouthSides = new Float32Array(Ff * 4 * cPlane);
+  const mouthRegion = new Float32Array(cPlane);
+  const mouthLayer = new Float32Array(cPlane);
+  const su = new Float64Array(2 * LIP_NAMES.length);
+  const sl = new Float64Array(2 * LIP_NAMES.length);
+  for (let cy = 0; cy < crop.height; cy++) {
+    for (let cx = 0; cx < crop.width; cx++) {
+      const x = crop.x + cx;
+      const y = crop.y + cy;
+      const j = cy * crop.width + cx;
+      lower.evaluate(x, y, lipMain, su, sl);
+      upper.evaluate(x, y, eyeOut);
+      const w = lower.mouthWeights(x, y);
+      mouthRegion[j] = w.region;
+      // Only over the head: below the jaw line the layers (chin over neck) decide.
+      mouthLayer[j] = w.layer * layers.headAlpha[y * width + x]!;
+      FACE_NAMES.forEach((name, k) => {
+        // Motions without a seam (eyes, brows) move both sides alike.
+        const [ux, uy] = faceValue(name, su, eyeOut);
+        const [lx, ly] = faceValue(name, sl, eyeOut);
+        mouthSides[(4 * k) * cPlane + j] = ux * sx;
+        mouthSides[(4 * k + 1) * cPlane + j] = uy * sy;
+        mouthSides[(4 * k + 2) * cPlane + j] = lx * sx;
+        mouthSides[(4 * k + 3) * cPlane + j] = ly * sy;
+      });
+    }
+  }
+  const mouthSeam = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) mouthSeam[y * width + x] = lower.seamAt(x, y);
+
+  // Pose: where can each layer be seen? Every moving layer pixel and every place the pose can carry it to (for a
+  // given point the forward motion is linear in the weights, so its extremes are at the corners of the weight box);
+  // the head's points also carry the face motions' reach around them.
+  const poseFields: BasisField[] = POSE_FIELDS.map((f) => ({ coefficient: coefficientIndex(f.coefficient), side: f.side }));
+  const Fp = poseFields.length;
+  const combos = weightCorners();
+  const headBounds = new Bounds();
+  const torsoBounds = new Bounds();
+  const STEP = 3;
+  for (let y = 0; y < height; y += STEP) {
+    for (let x = 0; x < width; x += STEP) {
+      const i = y * width + x;
+      const head = layers.headAlpha[i]! > 0.004;
+      const torso = layers.torsoAlpha[i]! > 0.004;
+      if (!head && !torso) continue;
+      const faceHere = head && inside(faceLattice.box, x, y) ? faceAt(face, faceLattice, Ff, x, y, width / 2, height / 2) : 0;
+      for (const [layer, on, bounds] of [
+        ['head', head, headBounds],
+        ['torso', torso, torsoBounds],
+      ] as const) {
+        if (!on) continue;
+        const r = STEP + 2 + (layer === 'head' ? faceHere : 0);
+        let moves = layer === 'head' && faceHere > 0.05;
+        for (const w of combos) {
+          const [fx, fy] = pose.forward(x, y, w, layer);
+          if (Math.abs(fx - x) + Math.abs(fy - y) < 0.05) continue;
+          moves = true;
+          bounds.add(fx, fy, r);
         }
+        if (moves) bounds.add(x, y, r);
       }
     }
-  });
+  }
+  if (headBounds.empty) headBounds.add(crop.x + crop.width / 2, crop.y + crop.height / 2, Math.max(crop.width, crop.height));
+  if (torsoBounds.empty) torsoBounds.add(crop.x + crop.width / 2, crop.y + crop.height / 2, 2);
+  const headBox = clampBox(headBounds.box(), width, height);
+  const torsoBox = clampBox(torsoBounds.box(), width, height);
+  // The mouth and the eyes get small full-resolution windows that follow the head.
+  const mouthWindow = featureWindow(pose, poseFields, combos, crop, { x: lower.frame.origin.x, y: lower.frame.origin.y }, WINDOW_MARGIN, width, height, sx, sy);
+  const eyeWindow = featureWindow(pose, poseFields, combos, eyeBox, upper.eyeCentre, WINDOW_MARGIN, width, height, sx, sy);
+  const renderBox = evenBox(union(union(union(headBox, torsoBox), crop), union(mouthWindow.view, eyeWindow.view)), width, height);
+
+  // Pose fields on lattices every second pixel over where each layer can be seen.
+  const hv = new Float64Array(2 * Fp);
+  const tv = new Float64Array(2 * Fp);
+  const headLattice = lattice(headBox, 2);
+  const torsoLattice = lattice(torsoBox, 2);
+  const headPose = new Float32Array(Fp * 2 * headLattice.cols * headLattice.rows);
+  const torsoPose = new Float32Array(Fp * 2 * torsoLattice.cols * torsoLattice.rows);
+  for (const [l, out, which] of [
+    [headLattice, headPose, hv],
+    [torsoLattice, torsoPose, tv],
+  ] as const) {
+    const plane = l.cols * l.rows;
+    forNodes(l, (x, y, n) => {
+      pose.evaluate(x, y, hv, tv);
+      for (let f = 0; f < Fp; f++) {
+        out[(2 * f) * plane + n] = which[2 * f]! * sx;
+        out[(2 * f + 1) * plane + n] = which[2 * f + 1]! * sy;
+      }
+    });
+  }
+
   log.debug(
-    { width, height, K, ms: Math.round(performance.now() - t0), box: [x0, y0, x1, y1], crop, teeth: lips.teethVisible, lipGap: lips.lipGap },
+    { width, height, ms: Math.round(performance.now() - t0), renderBox, headBox, torsoBox, faceBox: faceLattice.box, mouthCrop: crop, mouthView: mouthWindow.view, eyeView: eyeWindow.view, segmented: seg.fromColour },
     'motion basis built',
   );
   return Object.freeze({
@@ -446,15 +222,197 @@ export function buildMotionBasis(landmarks: Float32Array, width: number, height:
     coefficientNames: COEFFICIENT_NAMES,
     width,
     height,
-    fields,
+    renderBox,
+    poseFields: Object.freeze(poseFields.map((f) => Object.freeze(f))),
+    headLattice,
+    headPose,
+    torsoLattice,
+    torsoPose,
+    faceFields: Object.freeze(faceFields.map((f) => Object.freeze(f))),
+    faceLattice,
+    face,
+    eyeFields: Object.freeze(eyeFields.map((f) => Object.freeze(f))),
+    eyeLattice,
+    eyes,
+    eyeLid,
+    eyeLidTexture: upper.lidTexture(reference ?? new Uint8Array(width * height * 3), width, eyeLattice.box),
+    eyeWindow,
     mouthSeam,
     mouthCrop: Object.freeze(crop),
-    upperFields,
-    lowerFields,
+    mouthSides,
     mouthRegion,
     mouthLayer,
-    lipSeam: lips.lipSeam,
-    teethVisible: lips.teethVisible,
-    lipGap: lips.lipGap,
+    mouthWindow,
+    lipSeam: lower.lips.lipSeam,
+    teethVisible: lower.lips.teethVisible,
+    lipGap: lower.lips.lipGap,
+    headAlpha: layers.headAlpha,
+    torsoAlpha: layers.torsoAlpha,
+    torsoColour: layers.torsoColour,
+    plate: layers.plate,
+    segmented: seg.fromColour,
   });
+}
+
+function faceValue(name: CoefficientName, lips: Float64Array, eyes: Float64Array): [number, number] {
+  const li = LIP_NAMES.indexOf(name as LipCoefficient);
+  if (li >= 0) return [lips[2 * li]!, lips[2 * li + 1]!];
+  const ei = (UPPER_FACE_FIELDS as readonly string[]).indexOf(name);
+  if (ei >= 0) return [eyes[2 * ei]!, eyes[2 * ei + 1]!];
+  throw new Error(`no face model for coefficient '${name}'`);
+}
+
+/** The corners of the pose weight box: yaw, pitch and roll at -1, 0, +1 (their split fields), sway at -1, 0, +1,
+ * breathing at 0 and 1. */
+function weightCorners(): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (const yaw of [-1, 0, 1])
+    for (const pitch of [-1, 0, 1])
+      for (const roll of [-1, 0, 1])
+        for (const sway of [-1, 0, 1])
+          for (const breathe of [0, 1]) {
+            out.push(Float64Array.of(Math.max(yaw, 0), Math.max(-yaw, 0), Math.max(pitch, 0), Math.max(-pitch, 0), Math.max(roll, 0), Math.max(-roll, 0), sway, breathe));
+          }
+  return out;
+}
+
+/** Sum of the face fields' magnitudes at (x, y), pixels, from the face lattice (nearest node); px per unit per axis. */
+function faceAt(face: Float32Array, l: Lattice, count: number, x: number, y: number, pxX: number, pxY: number): number {
+  const j = Math.round(((x - l.box.x) * (l.cols - 1)) / (l.box.width - 1));
+  const i = Math.round(((y - l.box.y) * (l.rows - 1)) / (l.box.height - 1));
+  if (j < 0 || i < 0 || j >= l.cols || i >= l.rows) return 0;
+  const plane = l.cols * l.rows;
+  const n = i * l.cols + j;
+  let s = 0;
+  for (let k = 0; k < count; k++) s += Math.hypot(face[2 * k * plane + n]! * pxX, face[(2 * k + 1) * plane + n]! * pxY);
+  return s;
+}
+
+/**
+ * A feature's window: the feature box grown by `margin`; its motion is the forward pose motion of the feature's
+ * centre per field; its view spans every place the pose's weight corners can carry it.
+ */
+function featureWindow(
+  pose: PoseModel,
+  fields: readonly BasisField[],
+  combos: readonly Float64Array[],
+  feature: Box,
+  centre: { x: number; y: number },
+  margin: number,
+  width: number,
+  height: number,
+  sx: number,
+  sy: number,
+): FeatureWindow {
+  const home = clampBox(grow(feature, margin), width, height);
+  const Fp = fields.length;
+  const motion = new Float32Array(Fp * 2);
+  for (let f = 0; f < Fp; f++) {
+    const w = new Float64Array(Fp);
+    w[f] = 1;
+    const [x, y] = pose.forward(centre.x, centre.y, w, 'head');
+    motion[2 * f] = x - centre.x;
+    motion[2 * f + 1] = y - centre.y;
+  }
+  const reach = new Bounds();
+  for (const w of combos) {
+    let dx = 0;
+    let dy = 0;
+    for (let f = 0; f < Fp; f++) {
+      dx += w[f]! * motion[2 * f]!;
+      dy += w[f]! * motion[2 * f + 1]!;
+    }
+    reach.add(dx, dy, 1);
+  }
+  const r = reach.box();
+  const view = clampBox({ x: home.x + Math.floor(r.x), y: home.y + Math.floor(r.y), width: home.width + Math.ceil(r.width) + 1, height: home.height + Math.ceil(r.height) + 1 }, width, height);
+  const plane = view.width * view.height;
+  const poseAt = new Float32Array(Fp * plane * 2);
+  const hv = new Float64Array(2 * Fp);
+  const tv = new Float64Array(2 * Fp);
+  for (let vy = 0; vy < view.height; vy++) {
+    for (let vx = 0; vx < view.width; vx++) {
+      pose.evaluate(view.x + vx, view.y + vy, hv, tv);
+      const n = vy * view.width + vx;
+      for (let f = 0; f < Fp; f++) {
+        poseAt[2 * (f * plane + n)] = hv[2 * f]! * sx;
+        poseAt[2 * (f * plane + n) + 1] = hv[2 * f + 1]! * sy;
+      }
+    }
+  }
+  return Object.freeze({ width: home.width, height: home.height, home: Object.freeze({ x: home.x, y: home.y }), view: Object.freeze(view), motion, pose: poseAt });
+}
+
+/** A lattice over `box` with about `step` pixels between nodes (exactly `step` when the box allows). */
+export function lattice(box: Box, step: number): Lattice {
+  const cols = Math.max(2, Math.ceil((box.width - 1) / step) + 1);
+  const rows = Math.max(2, Math.ceil((box.height - 1) / step) + 1);
+  return Object.freeze({ box: Object.freeze({ ...box }), cols, rows });
+}
+
+/** Pixel position of lattice node (j, i). */
+export function nodeX(l: Lattice, j: number): number {
+  return l.box.x + (j * (l.box.width - 1)) / (l.cols - 1);
+}
+export function nodeY(l: Lattice, i: number): number {
+  return l.box.y + (i * (l.box.height - 1)) / (l.rows - 1);
+}
+
+function forNodes(l: Lattice, f: (x: number, y: number, n: number) => void): void {
+  for (let i = 0; i < l.rows; i++) for (let j = 0; j < l.cols; j++) f(nodeX(l, j), nodeY(l, i), i * l.cols + j);
+}
+
+/** A growing bounding box of points with radii. */
+class Bounds {
+  x0 = Infinity;
+  y0 = Infinity;
+  x1 = -Infinity;
+  y1 = -Infinity;
+  get empty(): boolean {
+    return !(this.x1 >= this.x0);
+  }
+  add(x: number, y: number, r: number): void {
+    this.x0 = Math.min(this.x0, x - r);
+    this.y0 = Math.min(this.y0, y - r);
+    this.x1 = Math.max(this.x1, x + r);
+    this.y1 = Math.max(this.y1, y + r);
+  }
+  box(): Box {
+    return { x: this.x0, y: this.y0, width: this.x1 - this.x0, height: this.y1 - this.y0 };
+  }
+}
+
+function union(a: Box, b: Box): Box {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+}
+
+function intersect(a: Box, b: Box): Box {
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  return { x, y, width: Math.max(1, Math.min(a.x + a.width, b.x + b.width) - x), height: Math.max(1, Math.min(a.y + a.height, b.y + b.height) - y) };
+}
+
+function grow(b: Box, d: number): Box {
+  return { x: b.x - d, y: b.y - d, width: b.width + 2 * d, height: b.height + 2 * d };
+}
+
+function inside(b: Box, x: number, y: number): boolean {
+  return x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
+}
+
+function clampBox(b: Box, width: number, height: number): Box {
+  const x = Math.max(0, Math.floor(b.x));
+  const y = Math.max(0, Math.floor(b.y));
+  return { x, y, width: Math.max(1, Math.min(width, Math.ceil(b.x + b.width)) - x), height: Math.max(1, Math.min(height, Math.ceil(b.y + b.height)) - y) };
+}
+
+/** Rounds a box outwards to even coordinates and sizes, inside the image. */
+function evenBox(b: Box, width: number, height: number): Box {
+  const x0 = Math.max(0, Math.floor(b.x / 2) * 2);
+  const y0 = Math.max(0, Math.floor(b.y / 2) * 2);
+  const x1 = Math.min(width, Math.ceil((b.x + b.width) / 2) * 2);
+  const y1 = Math.min(height, Math.ceil((b.y + b.height) / 2) * 2);
+  return Object.freeze({ x: x0, y: y0, width: Math.max(2, x1 - x0), height: Math.max(2, y1 - y0) });
 }

@@ -1,8 +1,16 @@
 // The default pack's named coefficient vector. The ORDER of COEFFICIENTS is the contract: the motion basis stacks
-// one flow field per entry in this order and the render graph's `coeffs` input indexes the same way. To add a
-// coefficient (smile, blink, brows, head pose, sway, breathing): append a spec here and a motion definition in
-// basis.ts under the same name; enrolled avatars are rebuilt automatically because BASIS_VERSION covers the list.
-
+// its fields in this order and the render graph's `coeffs` input indexes the same way. To add a coefficient: append
+// a spec here and a motion in basis.ts (MOTIONS) under the same name; enrolled avatars are rebuilt automatically
+// because BASIS_VERSION covers the list.
+//
+// Conventions (image = the rendered picture, subject = the person in it):
+//  - "left"/"right" in a name are the SUBJECT's: blinkLeft closes the subject's left eye, which is on the image's
+//    right (landmarks 42-47).
+//  - Head pose: +1 = +15 degrees. headYaw +1 turns the face towards the subject's left (the nose moves to the image's
+//    right); headPitch +1 tilts the chin up (the face looks up); headRoll +1 tilts the head towards the subject's left
+//    shoulder (the top of the head moves to the image's right, clockwise on screen); neckSway +1 shifts head and neck
+//    to the image's right. So for yaw, roll and sway, positive moves things to the image's right.
+//  - Mouth, eyes and brows move with the head: the face coefficients are applied in the head's own frame.
 export interface CoefficientSpec {
   readonly name: string;
   readonly min: number;
@@ -33,6 +41,76 @@ export const COEFFICIENTS = [
     max: 1,
     neutral: 0,
     description: 'Lips pressed together and rolled in (m, b, p): the red of both lips thins towards the lip line.',
+  },
+  {
+    name: 'smile',
+    min: 0,
+    max: 1,
+    neutral: 0,
+    description: 'Mouth corners up and out, upper lip lifted a little, cheeks raised a little.',
+  },
+  {
+    name: 'blinkLeft',
+    min: 0,
+    max: 1,
+    neutral: 0,
+    description: "The subject's left eye (image right, landmarks 42-47): the upper lid comes down over the eye; 1 = closed.",
+  },
+  {
+    name: 'blinkRight',
+    min: 0,
+    max: 1,
+    neutral: 0,
+    description: "The subject's right eye (image left, landmarks 36-41): the upper lid comes down over the eye; 1 = closed.",
+  },
+  {
+    name: 'browRaise',
+    min: 0,
+    max: 1,
+    neutral: 0,
+    description: 'Both brows up (surprise, emphasis); the lid skin under them stretches, the forehead follows a little.',
+  },
+  {
+    name: 'browFrown',
+    min: 0,
+    max: 1,
+    neutral: 0,
+    description: 'Both brows down and drawn together (concentration, displeasure), the inner ends most.',
+  },
+  {
+    name: 'headYaw',
+    min: -1,
+    max: 1,
+    neutral: 0,
+    description: "Head turn about the neck, +-1 = +-15 degrees; +1 turns towards the subject's left (nose to the image's right).",
+  },
+  {
+    name: 'headPitch',
+    min: -1,
+    max: 1,
+    neutral: 0,
+    description: 'Head nod about the neck, +-1 = +-15 degrees; +1 = chin up (looking up), -1 = chin down (looking down).',
+  },
+  {
+    name: 'headRoll',
+    min: -1,
+    max: 1,
+    neutral: 0,
+    description: "Head tilt about the neck, +-1 = +-15 degrees; +1 = towards the subject's left shoulder (clockwise on screen).",
+  },
+  {
+    name: 'neckSway',
+    min: -1,
+    max: 1,
+    neutral: 0,
+    description: "Head and neck shift sideways by a few pixels (4% of the face width at +-1); +1 = towards the image's right.",
+  },
+  {
+    name: 'breathe',
+    min: 0,
+    max: 1,
+    neutral: 0,
+    description: 'Breathing in: shoulders and upper chest rise a few pixels (2.5% of the face width at 1), the head a little less.',
   },
 ] as const satisfies readonly CoefficientSpec[];
 

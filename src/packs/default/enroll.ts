@@ -8,10 +8,11 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { moduleLogger } from '../../log.ts';
 import { BASIS_VERSION, buildMotionBasis } from './basis.ts';
+import { BASIS_ARRAYS, basisFromCache, basisToCache, type BasisArrayName, type BasisMeta } from './basis-cache.ts';
 import { COEFFICIENT_NAMES } from './coefficients.ts';
-import { ImageDecodeError, MultipleFacesError, NoFaceError } from './errors.ts';
+import { FaceIndexError, ImageDecodeError, MultipleFacesError, NoFaceError } from './errors.ts';
 import { detectFaces } from './face.ts';
-import { SEAM_COLUMNS, pt } from './geometry.ts';
+import { pt } from './geometry.ts';
 import { buildMasks } from './masks.ts';
 import type { Box, DetectedFace, EnrollOptions, EnrolledAvatar, FaceDetector, MouthGeometry } from './types.ts';
 
@@ -27,7 +28,7 @@ const FRAMING_FACE_CENTRE_Y = 0.42;
 const MIN_FACE_RELATIVE = 0.3;
 /** Detection runs on a copy no larger than this (long side), then boxes are mapped back. */
 const DETECT_MAX_SIDE = 1024;
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp']);
 
 const DEBIAN_PORTRAIT = '/usr/lib/python3/dist-packages/imageio/resources/images/astronaut.png';
@@ -42,14 +43,33 @@ export function builtinPortraitPath(): string {
   return existsSync(extracted) || !existsSync(DEBIAN_PORTRAIT) ? extracted : DEBIAN_PORTRAIT;
 }
 
+/** What enrollment is doing, reported through `onProgress` in this order (some are skipped on a cache hit). */
+export type EnrollStage = 'cache' | 'decode' | 'detect' | 'frame' | 'landmarks' | 'basis' | 'save' | 'done';
+
+/** The most faces `face` can pick from (the detector returns at most 20). */
+export const MAX_FACE_INDEX = 19;
+
+export interface EnrollPortraitOptions extends EnrollOptions {
+  /**
+   * Which face to animate when the picture has several: an index into the faces numbered left to right (by the
+   * centre of their boxes), after faces much smaller than the largest are dropped. Without it, a picture with
+   * several faces throws MultipleFacesError, whose `boxes` use the same numbering. Part of the cache key.
+   */
+  readonly face?: number;
+  /** Called as enrollment advances; `fraction` grows from 0 to 1. Errors thrown by the callback are ignored. */
+  readonly onProgress?: (stage: EnrollStage, fraction: number) => void;
+}
+
 interface NormalizedEnrollOptions {
   readonly size: number;
   readonly framing: 'auto' | 'none';
   readonly cacheDir: string | false;
   readonly detector: FaceDetector;
+  readonly face: number | undefined;
+  readonly progress: (stage: EnrollStage, fraction: number) => void;
 }
 
-function normalizeOptions(opts: EnrollOptions): NormalizedEnrollOptions {
+function normalizeOptions(opts: EnrollPortraitOptions): NormalizedEnrollOptions {
   const size = opts.size ?? DEFAULT_AVATAR_SIZE;
   if (!Number.isInteger(size) || size < 128 || size > 2048 || size % 2 !== 0) {
     throw new RangeError(`size must be an even integer in [128, 2048], got ${String(opts.size)}`);
@@ -60,7 +80,20 @@ function normalizeOptions(opts: EnrollOptions): NormalizedEnrollOptions {
   if (detector !== 'ssd' && detector !== 'tiny') throw new RangeError(`detector must be 'ssd' or 'tiny', got '${String(detector)}'`);
   const dir = opts.cacheDir ?? DEFAULT_CACHE_DIR;
   if (dir !== false && (typeof dir !== 'string' || dir.length === 0)) throw new RangeError('cacheDir must be a non-empty path or false');
-  return Object.freeze({ size, framing, detector, cacheDir: dir === false ? false : path.resolve(dir) });
+  const face = opts.face;
+  if (face !== undefined && (!Number.isInteger(face) || face < 0 || face > MAX_FACE_INDEX)) {
+    throw new RangeError(`face must be an integer in [0, ${MAX_FACE_INDEX}], got ${String(face)}`);
+  }
+  const cb = opts.onProgress;
+  if (cb !== undefined && typeof cb !== 'function') throw new TypeError('onProgress must be a function');
+  const progress = (stage: EnrollStage, fraction: number): void => {
+    try {
+      cb?.(stage, fraction);
+    } catch (err) {
+      log.warn({ err, stage }, 'enrollment progress callback threw; ignored');
+    }
+  };
+  return Object.freeze({ size, framing, detector, face, progress, cacheDir: dir === false ? false : path.resolve(dir) });
 }
 
 /** sha256 of the bytes, hex, first 16 characters. */
@@ -71,14 +104,15 @@ export function avatarId(image: Uint8Array): string {
 const pending = new Map<string, Promise<EnrolledAvatar>>();
 
 /**
- * Enrolls a portrait (JPEG, PNG or WebP bytes). Throws ImageDecodeError, NoFaceError or MultipleFacesError.
- * Concurrent enrollments of the same picture with the same options share one computation.
+ * Enrolls a portrait (JPEG, PNG or WebP bytes). Throws ImageDecodeError, NoFaceError, MultipleFacesError or
+ * FaceIndexError. Concurrent enrollments of the same picture with the same options share one computation (only
+ * the first caller's onProgress is called).
  */
-export async function enrollPortrait(image: Uint8Array, opts: EnrollOptions = {}): Promise<EnrolledAvatar> {
+export async function enrollPortrait(image: Uint8Array, opts: EnrollPortraitOptions = {}): Promise<EnrolledAvatar> {
   if (!(image instanceof Uint8Array)) throw new TypeError('image must be a Buffer or Uint8Array');
   const o = normalizeOptions(opts);
   const id = avatarId(image);
-  const key = `${id}-${o.size}-${o.framing}-${o.detector}-b${BASIS_VERSION}`;
+  const key = `${id}-${o.size}-${o.framing}-${o.detector}-b${BASIS_VERSION}${o.face === undefined ? '' : `-f${o.face}`}`;
   const cacheKey = `${o.cacheDir || ''}|${key}`;
   const existing = pending.get(cacheKey);
   if (existing) return existing;
@@ -91,14 +125,20 @@ async function enrollUncoalesced(image: Uint8Array, id: string, key: string, o: 
   const t0 = performance.now();
   const cachePath = o.cacheDir === false ? undefined : path.join(o.cacheDir, key);
   if (cachePath) {
+    o.progress('cache', 0);
     const cached = await readCache(cachePath, id, o.size);
     if (cached) {
       log.debug({ id, ms: Math.round(performance.now() - t0), cachePath }, 'enrolled from cache');
+      o.progress('done', 1);
       return cached;
     }
   }
   const avatar = await buildAvatar(image, id, o);
-  if (cachePath) await writeCache(cachePath, avatar);
+  if (cachePath) {
+    o.progress('save', 0.93);
+    await writeCache(cachePath, avatar);
+  }
+  o.progress('done', 1);
   log.debug({ id, ms: Math.round(performance.now() - t0) }, 'enrolled');
   return avatar;
 }
@@ -221,14 +261,20 @@ function mouthGeometry(landmarks: Float32Array): MouthGeometry {
 }
 
 async function buildAvatar(image: Uint8Array, id: string, o: NormalizedEnrollOptions): Promise<EnrolledAvatar> {
+  o.progress('decode', 0.01);
   const src = await decode(image);
+  o.progress('detect', 0.02);
   const all = await detectInSource(src, o.detector);
   if (all.length === 0) throw new NoFaceError();
   const biggest = Math.max(...all.map((f) => f.box.height));
-  const faces = all.filter((f) => f.box.height >= MIN_FACE_RELATIVE * biggest);
-  if (faces.length > 1) throw new MultipleFacesError(faces.map((f) => f.box));
-  const face = faces[0]!;
+  const centre = (b: Box): number => b.x + b.width / 2;
+  // Numbered left to right: the order a person reads the picture in, stable when detector scores wobble.
+  const faces = all.filter((f) => f.box.height >= MIN_FACE_RELATIVE * biggest).sort((a, b) => centre(a.box) - centre(b.box));
+  if (o.face === undefined && faces.length > 1) throw new MultipleFacesError(faces.map((f) => f.box), faces.map((f) => f.score));
+  if (o.face !== undefined && o.face >= faces.length) throw new FaceIndexError(o.face, faces.map((f) => f.box), faces.map((f) => f.score));
+  const face = faces[o.face ?? 0]!;
 
+  o.progress('frame', 0.32);
   const crop = frameCrop(face.box, face.landmarks, src.width, src.height, o.framing);
   const reference = await resizeRaw(src, crop, o.size);
   const scale = o.size / crop.width;
@@ -239,6 +285,7 @@ async function buildAvatar(image: Uint8Array, id: string, o: NormalizedEnrollOpt
     height: face.box.height * scale,
   };
   // Landmarks again on the framed picture: more pixels on the face, so more precise than the mapped ones.
+  o.progress('landmarks', 0.35);
   const again = await detectFaces(reference, o.size, o.size, { detector: o.detector, minScore: 0.3 });
   const match = again.map((f) => ({ f, iou: boxOverlap(f.box, mapped) })).sort((a, b) => b.iou - a.iou)[0];
   let landmarks: Float32Array;
@@ -255,6 +302,7 @@ async function buildAvatar(image: Uint8Array, id: string, o: NormalizedEnrollOpt
     descriptor = face.descriptor;
     score = face.score;
   }
+  o.progress('basis', 0.62);
   const masks = buildMasks(landmarks, o.size, o.size);
   const basis = buildMotionBasis(landmarks, o.size, o.size, reference);
   return Object.freeze({
@@ -296,30 +344,17 @@ interface CacheMeta {
   readonly mouth: MouthGeometry;
   readonly crop: Box;
   readonly source: { readonly width: number; readonly height: number };
-  readonly mouthCrop: Box;
-  readonly teethVisible: boolean;
-  readonly lipGap: number;
+  readonly basis: BasisMeta;
   readonly arrays: Readonly<Record<string, ArrayEntry>>;
 }
 
-const CACHED_ARRAYS = [
-  'reference',
-  'landmarks',
-  'descriptor',
-  'maskFace',
-  'maskMouth',
-  'maskEyes',
-  'fields',
-  'mouthSeam',
-  'upperFields',
-  'lowerFields',
-  'mouthRegion',
-  'mouthLayer',
-  'lipSeam',
-] as const;
-type CachedArray = (typeof CACHED_ARRAYS)[number];
+const AVATAR_ARRAYS = ['reference', 'landmarks', 'descriptor', 'maskFace', 'maskMouth', 'maskEyes'] as const;
+type AvatarArray = (typeof AVATAR_ARRAYS)[number];
+/** Basis arrays are stored under 'basis.<name>'. */
+const CACHED_ARRAYS = [...AVATAR_ARRAYS, ...Object.keys(BASIS_ARRAYS).map((k) => `basis.${k}`)];
 
-function arraysOf(a: EnrolledAvatar): Record<CachedArray, Uint8Array | Float32Array> {
+function arraysOf(a: EnrolledAvatar): Record<string, Uint8Array | Float32Array> {
+  const basis = basisToCache(a.basis).arrays;
   return {
     reference: a.reference,
     landmarks: a.landmarks,
@@ -327,13 +362,7 @@ function arraysOf(a: EnrolledAvatar): Record<CachedArray, Uint8Array | Float32Ar
     maskFace: a.masks.face,
     maskMouth: a.masks.mouth,
     maskEyes: a.masks.eyes,
-    fields: a.basis.fields,
-    mouthSeam: a.basis.mouthSeam,
-    upperFields: a.basis.upperFields,
-    lowerFields: a.basis.lowerFields,
-    mouthRegion: a.basis.mouthRegion,
-    mouthLayer: a.basis.mouthLayer,
-    lipSeam: a.basis.lipSeam,
+    ...Object.fromEntries(Object.entries(basis).map(([k, v]) => [`basis.${k}`, v])),
   };
 }
 
@@ -343,7 +372,7 @@ async function writeCache(dir: string, avatar: EnrolledAvatar): Promise<void> {
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const name of CACHED_ARRAYS) {
-    const arr = arrays[name];
+    const arr = arrays[name]!;
     const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
     entries[name] = { kind: arr instanceof Float32Array ? 'f32' : 'u8', offset, length: arr.length };
     chunks.push(bytes);
@@ -366,9 +395,7 @@ async function writeCache(dir: string, avatar: EnrolledAvatar): Promise<void> {
     mouth: avatar.mouth,
     crop: avatar.crop,
     source: avatar.source,
-    mouthCrop: avatar.basis.mouthCrop,
-    teethVisible: avatar.basis.teethVisible,
-    lipGap: avatar.basis.lipGap,
+    basis: basisToCache(avatar.basis).meta,
     arrays: entries,
   };
   const parent = path.dirname(dir);
@@ -404,44 +431,26 @@ async function readCache(dir: string, id: string, size: number): Promise<Enrolle
       throw new Error('cache entry built for other coefficients');
     }
     const plane = size * size;
-    const c = meta.mouthCrop;
-    if (!c || ![c.x, c.y, c.width, c.height].every(Number.isInteger) || c.x < 0 || c.y < 0 || c.x + c.width > size || c.y + c.height > size) {
-      throw new Error('bad mouth crop');
-    }
-    const cropPlane = c.width * c.height;
-    const expected: Record<CachedArray, number> = {
+    const expected: Record<AvatarArray, number> = {
       reference: plane * 3,
       landmarks: 136,
       descriptor: 128,
       maskFace: plane,
       maskMouth: plane,
       maskEyes: plane,
-      fields: COEFFICIENT_NAMES.length * plane * 2,
-      mouthSeam: plane,
-      upperFields: COEFFICIENT_NAMES.length * cropPlane * 2,
-      lowerFields: COEFFICIENT_NAMES.length * cropPlane * 2,
-      mouthRegion: cropPlane,
-      mouthLayer: cropPlane,
-      lipSeam: (SEAM_COLUMNS.length + 4) * 2,
     };
-    const get = (name: CachedArray): Uint8Array | Float32Array => {
+    const get = (name: string, kind: 'u8' | 'f32', length: number): Uint8Array | Float32Array => {
       const e = meta.arrays[name];
-      if (!e || e.length !== expected[name]) throw new Error(`array '${name}' missing or of the wrong length`);
+      if (!e || e.kind !== kind || e.length !== length) throw new Error(`array '${name}' missing or of the wrong length`);
       const bytes = e.kind === 'f32' ? e.length * 4 : e.length;
       if (e.offset < 0 || e.offset + bytes > bin.byteLength) throw new Error(`array '${name}' out of bounds`);
       const copy = bin.buffer.slice(bin.byteOffset + e.offset, bin.byteOffset + e.offset + bytes);
       return e.kind === 'f32' ? new Float32Array(copy) : new Uint8Array(copy);
     };
-    const f32 = (name: CachedArray): Float32Array => {
-      const a = get(name);
-      if (!(a instanceof Float32Array)) throw new Error(`array '${name}' has the wrong type`);
-      return a;
-    };
-    const u8 = (name: CachedArray): Uint8Array => {
-      const a = get(name);
-      if (a instanceof Float32Array) throw new Error(`array '${name}' has the wrong type`);
-      return a;
-    };
+    const f32 = (name: AvatarArray): Float32Array => get(name, 'f32', expected[name]) as Float32Array;
+    const u8 = (name: AvatarArray): Uint8Array => get(name, 'u8', expected[name]) as Uint8Array;
+    const basis = basisFromCache(meta.basis, (name: BasisArrayName, kind, length) => get(`basis.${name}`, kind, length));
+    if (basis.width !== size || basis.height !== size) throw new Error('basis of another size');
     return Object.freeze({
       id,
       width: size,
@@ -453,22 +462,7 @@ async function readCache(dir: string, id: string, size: number): Promise<Enrolle
       faceScore: meta.faceScore,
       mouth: Object.freeze({ ...meta.mouth }),
       masks: Object.freeze({ face: u8('maskFace'), mouth: u8('maskMouth'), eyes: u8('maskEyes') }),
-      basis: Object.freeze({
-        version: BASIS_VERSION,
-        coefficientNames: COEFFICIENT_NAMES,
-        width: size,
-        height: size,
-        fields: f32('fields'),
-        mouthSeam: f32('mouthSeam'),
-        mouthCrop: Object.freeze({ x: c.x, y: c.y, width: c.width, height: c.height }),
-        upperFields: f32('upperFields'),
-        lowerFields: f32('lowerFields'),
-        mouthRegion: f32('mouthRegion'),
-        mouthLayer: f32('mouthLayer'),
-        lipSeam: f32('lipSeam'),
-        teethVisible: meta.teethVisible === true,
-        lipGap: Number(meta.lipGap),
-      }),
+      basis,
       crop: Object.freeze({ ...meta.crop }),
       source: Object.freeze({ ...meta.source }),
     });

@@ -3,7 +3,11 @@
 // This file is the folder's single entry; import from here, not from the files beside it.
 export type {
   AvatarMasks,
+  BasisField,
   Box,
+  FeatureWindow,
+  FieldSide,
+  Lattice,
   DetectOptions,
   DetectedFace,
   EnrollOptions,
@@ -25,18 +29,32 @@ export {
   type CoefficientName,
   type CoefficientSpec,
 } from './coefficients.ts';
-export { ImageDecodeError, MultipleFacesError, NoFaceError, RendererClosedError } from './errors.ts';
+export { FaceIndexError, ImageDecodeError, MultipleFacesError, NoFaceError, RendererClosedError } from './errors.ts';
 export { DESCRIPTOR_LENGTH, LANDMARK_COUNT, detectFaces, faceApiModelDir, loadFaceModels } from './face.ts';
-export { DEFAULT_AVATAR_SIZE, DEFAULT_CACHE_DIR, avatarId, builtinPortraitPath, enrollPortrait, frameCrop } from './enroll.ts';
-export { BASIS_VERSION, MOTIONS, buildMotionBasis, type LipMotion, type MotionDefinition } from './basis.ts';
+export {
+  DEFAULT_AVATAR_SIZE,
+  DEFAULT_CACHE_DIR,
+  MAX_FACE_INDEX,
+  avatarId,
+  builtinPortraitPath,
+  enrollPortrait,
+  frameCrop,
+  type EnrollPortraitOptions,
+  type EnrollStage,
+} from './enroll.ts';
+export { BASIS_VERSION, MOTIONS, buildMotionBasis, type LipMotion, type LipMotionDefinition, type MotionDefinition } from './basis.ts';
+export { POSE_ANGLE_DEG } from './pose.ts';
 export { buildMasks } from './masks.ts';
 export {
   RENDER_INPUT,
+  RENDER_INPUT_OFFSETS,
   RENDER_OPSET,
   RENDER_OUTPUT_I420,
   RENDER_OUTPUT_RGB,
   buildAvatarRenderGraph,
+  buildConvertGraph,
   buildRenderGraph,
+  windowOffsets,
   type RenderGraphSpec,
 } from './graph.ts';
 export { DefaultRenderer, type DefaultRendererOptions, type RenderedFrame } from './renderer.ts';
