@@ -10,7 +10,7 @@ import { launchBrowser } from '../test/support/browser.ts';
 import { mouthBox } from '../test/support/server.ts';
 import { startServerProcess } from './server-process.ts';
 import { waitLive } from '../test/support/page-api.ts';
-import { percentile, regionActivity } from '../test/support/signal-analysis.ts';
+import { mouthOpening, percentile } from '../test/support/signal-analysis.ts';
 import { machine } from './machine.ts';
 
 const { values } = parseArgs({ options: { bursts: { type: 'string', default: '12' }, 'output-delay-ms': { type: 'string', default: '100' }, out: { type: 'string', default: 'bench/results/latency.json' } } });
@@ -58,7 +58,7 @@ try {
   });
   const ft = rec.frames.t;
   const rest = ft.map((t, i) => ({ t, i })).filter(({ t }) => onsets.every((o) => t < o + 0 || t > o + BURST_S * 1000 + 600)).map(({ i }) => i);
-  const activity = regionActivity(rec.frames.gray, rest);
+  const activity = mouthOpening(rec.frames.gray, rest);
   const latencies: number[] = [];
   for (const o of onsets) {
     const win = ft.map((t, i) => ({ t, a: activity[i] })).filter(({ t }) => t >= o - 200 && t <= o + 1_000);

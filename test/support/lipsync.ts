@@ -1,6 +1,6 @@
-// The lip-sync measure on frames and audio a page received: per-frame activity of the
-// mouth region (difference from its at-rest look) against the received audio envelope.
-import { bestLagCorrelation, mean, percentile, regionActivity, sampleAt, seriesAt, smooth } from './signal-analysis.ts';
+// The lip-sync measure on frames and audio a page received: how open the mouth is per frame
+// (dark cavity in the mouth region) against the received audio envelope.
+import { bestLagCorrelation, mean, mouthOpening, percentile, sampleAt, seriesAt, smooth } from './signal-analysis.ts';
 import type { Recording } from './page-api.ts';
 
 export interface LipSyncResult {
@@ -25,7 +25,7 @@ export function measureLipSync(rec: Recording): LipSyncResult {
   const envFrames = frames.t.map(envAt);
   const rest = envFrames.map((e, i) => ({ e, i })).filter(({ e }) => e < 0.05 * peak).map(({ i }) => i);
   const restIdx = rest.length >= 5 ? rest : envFrames.map((e, i) => ({ e, i })).sort((a, b) => a.e - b.e).slice(0, Math.max(5, Math.floor(envFrames.length / 5))).map(({ i }) => i);
-  const activity = regionActivity(frames.gray, restIdx);
+  const activity = mouthOpening(frames.gray, restIdx);
   const best = bestLagCorrelation(frames.t, activity, envAt, -300, 300, 10);
   const speech = envFrames.map((e, i) => (e > 0.3 * peak ? activity[i] : NaN)).filter((x) => !Number.isNaN(x));
   // Silent frames well inside silence: the envelope stays low 200 ms either side.

@@ -107,6 +107,18 @@ export function regionActivity(frames: readonly number[][], restIdx: readonly nu
   });
 }
 
+/**
+ * How open the mouth is, per frame: the share of the region darker than `dark` (the mouth
+ * cavity), minus its median over the frames picked as at rest. Unlike a pixel difference it
+ * ignores the small head sway, breathing and blinks of a living face.
+ */
+export function mouthOpening(frames: readonly number[][], restIdx: readonly number[], dark = 70): number[] {
+  const share = frames.map((f) => f.reduce((n, v) => n + (v < dark ? 1 : 0), 0) / Math.max(1, f.length));
+  const rest = restIdx.map((i) => share[i]).sort((a, b) => a - b);
+  const base = rest.length ? rest[Math.floor(rest.length / 2)] : 0;
+  return share.map((x) => Math.max(0, x - base) * 100);
+}
+
 export function percentile(x: readonly number[], q: number): number {
   if (x.length === 0) return NaN;
   const s = [...x].sort((a, b) => a - b);
