@@ -5,6 +5,7 @@
 // words with stream times (-time yes), which we map back to media times through what we wrote.
 // Accuracy: decent on clear speech; the first utterance of a session is weaker while its cepstral mean adapts.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { closeSync, constants, createWriteStream, existsSync, mkdtempSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -98,6 +99,15 @@ export class PocketsphinxRecognizer extends TypedEmitter<RecognizerEvents> imple
     // -dither: pure digital silence otherwise upsets the decoder's noise estimate.
     const args = ['-infile', this.#fifo, '-time', 'yes', '-logfn', '/dev/null', '-dither', 'yes', '-hmm', this.#opts.hmm, '-lm', this.#opts.lm, '-dict', this.#opts.dict, ...this.#opts.extraArgs];
     this.#child = spawn(this.#opts.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Recognition feeds plans seconds ahead; frames are due every 40 ms. On a busy CPU the
+    // renderer and the encoder must win, so the recogniser runs at a lower priority.
+    if (this.#child.pid !== undefined) {
+      try {
+        setPriority(this.#child.pid, 10);
+      } catch {
+        // not permitted here: it runs at normal priority
+      }
+    }
     this.#child.stdin.end();
     // Opening a FIFO for writing waits for its reader; the stream buffers writes until then.
     this.#input = createWriteStream(this.#fifo);

@@ -113,8 +113,9 @@ export function describeAvatar(avatar: EnrolledAvatar): Omit<AvatarInfo, 'id' | 
     width: avatar.width,
     height: avatar.height,
     faceBox: roundBox(f),
-    // The region the mouth moves in: lips plus the jaw's travel below them.
-    mouthBox: { x: Math.round(m.cx - m.width * 0.8), y: Math.round(m.cy - m.height * 0.9), w: Math.round(m.width * 1.6), h: Math.round(m.height * 2.4) },
+    // The region the mouth moves in: the lips plus the jaw's travel below them, and no
+    // further (below the chin, clothing or shadow would read as an open mouth).
+    mouthBox: { x: Math.round(m.cx - m.width * 0.65), y: Math.round(m.cy - m.height * 0.6), w: Math.round(m.width * 1.3), h: Math.round(m.height * 1.9) },
     source: {
       width: avatar.source.width,
       height: avatar.source.height,

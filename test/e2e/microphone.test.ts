@@ -54,7 +54,8 @@ describe('microphone in a browser -> avatar back over WebRTC', () => {
     // One encode per session whatever the number of viewers.
     expect(await ffmpegChildren()).toBe(1);
     const sessionId = await publisher.evaluate(() => new URLSearchParams(location.search).get('session') ?? (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
-    const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as { viewers: number; hasPublisher: boolean };
+    const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as { viewers: number; hasPublisher: boolean; lateFrames: number; scheduler: unknown; director: unknown };
+    console.info(`server: late frames ${info.lateFrames}, scheduler ${JSON.stringify(info.scheduler)}, director ${JSON.stringify(info.director)}`);
     expect(info.viewers).toBe(2);
     expect(info.hasPublisher).toBe(true);
   });

@@ -13,7 +13,7 @@ import { createSession, mouthBox, startTestServer } from '../support/server.ts';
 import { record, waitLive, type Recording } from '../support/page-api.ts';
 import { measureLipSync } from '../support/lipsync.ts';
 import { JsonSocket } from '../support/ws-client.ts';
-import { mouthOpening, percentile, smooth } from '../support/signal-analysis.ts';
+import { mouthOpening, percentile } from '../support/signal-analysis.ts';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let browser: Browser;
@@ -112,24 +112,30 @@ describe('TTS ingest over WebSocket', () => {
     expect(ack.droppedMs as number).toBeGreaterThan(500);
 
     const wall = (t: number) => rec.timeOrigin + t;
-    const env = smooth(rec.audio.envelope, 3);
-    const envWall = env.map((_, i) => wall(rec.audio.t0 + i * 10));
+    // Audio: the last 10 ms bin above 15% of the peak (unsmoothed: smoothing smears the stop).
+    const env = rec.audio.envelope;
+    const envWall = rec.audio.times.map(wall);
     const peak = percentile(env, 0.98);
     const loud = envWall.filter((t, i) => env[i] > 0.15 * peak);
     const audioActiveBefore = loud.some((t) => t > interruptAt - 300 && t <= interruptAt);
     const audioEnd = Math.max(...loud);
+    const n = env.length - 1;
+    console.info(`audio times: first ${(rec.audio.times[0] - rec.audio.t0).toFixed(1)} last ${(rec.audio.times[n] - (rec.audio.t0 + n * 10)).toFixed(1)} ms off t0+i*10; bins ${env.length}; recording ${rec.durationMs.toFixed(0)} ms`);
 
-    // Mouth: at rest = frames well after the interrupt; active = clearly off rest.
+    // Mouth: how open it is per frame, then its motion (change between frames): talking moves
+    // it several times a second; an expression easing in after the turn (the director's next
+    // shot) changes it slowly and is not talking.
     const fw = rec.frames.t.map(wall);
     const restIdx = fw.map((t, i) => ({ t, i })).filter(({ t }) => t > interruptAt + 800).map(({ i }) => i);
-    const activity = mouthOpening(rec.frames.gray, restIdx);
-    const before = activity.filter((_, i) => fw[i] < interruptAt && fw[i] > interruptAt - 1_200);
-    const threshold = 0.25 * percentile(before, 0.9);
-    const moving = fw.filter((t, i) => activity[i] > threshold && t > interruptAt - 1_200);
+    const opening = mouthOpening(rec.frames.gray, restIdx);
+    const motion = opening.map((o, i) => (i === 0 ? 0 : Math.abs(o - opening[i - 1]) / Math.max(1, (fw[i] - fw[i - 1]) / 40)));
+    const before = motion.filter((_, i) => fw[i] < interruptAt && fw[i] > interruptAt - 1_200);
+    const threshold = 0.3 * percentile(before, 0.9);
+    const moving = fw.filter((t, i) => motion[i] > threshold && t > interruptAt - 1_200);
     const mouthEnd = Math.max(...moving);
     console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio)`);
     expect(audioActiveBefore).toBe(true);
-    expect(percentile(before, 0.9)).toBeGreaterThan(3); // the mouth was really opening (% of the region)
+    expect(percentile(before, 0.9)).toBeGreaterThan(2); // the mouth was really moving (% of the region per frame)
     expect(audioEnd - interruptAt).toBeLessThanOrEqual(80);
     expect(mouthEnd - interruptAt).toBeLessThanOrEqual(80);
   });

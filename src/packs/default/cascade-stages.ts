@@ -28,11 +28,19 @@ class AnchorRefine implements RefineStage<DefaultKeyframe> {
   }
 }
 
+/**
+ * Largest coefficient change (in coefficient units; 1 = the motion's full range, e.g. 15
+ * degrees of yaw) under which the last render is reused: well under a pixel of motion.
+ */
+const REUSE_EPSILON = 0.004;
+
 class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly name = 'fill';
   readonly latencyUs: number;
   readonly #renderer: DefaultRenderer;
   readonly #planner: CoefficientPlanner;
+  #last: { coeffs: Float32Array; frame: RenderOutput } | null = null;
+  reused = 0;
 
   constructor(renderer: DefaultRenderer, planner: CoefficientPlanner, latencyUs: number) {
     this.#renderer = renderer;
@@ -54,8 +62,17 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
     }
     // Unchanged from the anchor (a still face in silence): no render needed.
     if (sameAsAnchor) return anchor.frame;
+    // Idle life moves the face by fractions of a pixel per frame: reuse the last render
+    // until the change adds up (a third to half of idle frames, none while talking).
+    const last = this.#last;
+    if (last && last.coeffs.every((v, i) => Math.abs(v - coeffs[i]) < REUSE_EPSILON)) {
+      this.reused++;
+      return last.frame;
+    }
     const out = await this.#renderer.render(coeffs);
-    return { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420, rgb: out.rgb };
+    const frame = { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420, rgb: out.rgb };
+    this.#last = { coeffs, frame };
+    return frame;
   }
 }
 
