@@ -27,6 +27,8 @@ const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js
 const createSessionSchema = z
   .object({
     avatar: z.string().min(1).max(128).optional(),
+    /** False: only the mouth moves (no blinks, breathing, sway, planned expression). Default true. */
+    life: z.boolean().optional(),
     /** Directions for the director from the start ("nod when you agree, keep a serious face"). */
     instructions: z.array(z.string().min(1).max(2_000)).max(16).optional(),
   })
@@ -152,7 +154,7 @@ export class FacecastServer {
           this.#requireApiKey(auth);
           const body = createSessionSchema.safeParse(await readJson(res, s, 16 * 1024, length));
           if (!body.success) throw new HttpError(400, 'bad-request', `invalid body: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-          const session = await this.sessions.create(body.data.avatar ?? 'astronaut');
+          const session = await this.sessions.create(body.data.avatar ?? 'astronaut', { life: body.data.life });
           if (s.aborted) {
             await session.close();
             return;

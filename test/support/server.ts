@@ -6,8 +6,8 @@ export async function startTestServer(overrides: Parameters<typeof startFacecast
   return Object.assign(running, { base: running.server.baseUrl, key: running.server.config.apiKey });
 }
 
-export async function createSession(base: string, key: string) {
-  const res = await fetch(`${base}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+export async function createSession(base: string, key: string, body: Record<string, unknown> = {}) {
+  const res = await fetch(`${base}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.status !== 201) throw new Error(`create session: ${res.status} ${await res.text()}`);
   return (await res.json()) as {
     sessionId: string;

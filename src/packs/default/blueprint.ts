@@ -32,13 +32,17 @@ export class CoefficientPlanner {
   #plan: PlanLayer | null;
   readonly #index = new Map(COEFFICIENT_NAMES.map((n, i) => [n as string, i]));
 
-  constructor(opts: { seed: number; plan?: PlanLayer }) {
+  readonly #life: boolean;
+
+  /** life: false keeps the face still apart from the mouth (no idle motion, no plan). */
+  constructor(opts: { seed: number; plan?: PlanLayer; life?: boolean }) {
     this.idle = new IdleMotion({ seed: opts.seed });
     this.#plan = opts.plan ?? null;
+    this.#life = opts.life ?? true;
   }
 
   set plan(plan: PlanLayer | null) {
-    this.#plan = plan;
+    this.#plan = this.#life ? plan : null;
   }
 
   /** Full coefficients (no mouth) and limits at a media time. */
@@ -47,7 +51,7 @@ export class CoefficientPlanner {
     const min = Float32Array.from(COEFFICIENTS, (c) => c.min);
     const max = Float32Array.from(COEFFICIENTS, (c) => c.max);
     const sample = this.#plan?.(ptsUs);
-    this.#add(coeffs, this.idle.at(ptsUs, sample?.motionScale ?? 1));
+    if (this.#life) this.#add(coeffs, this.idle.at(ptsUs, sample?.motionScale ?? 1));
     if (sample) {
       // Slow targets (expression) ease in over SMOOTH_US so shots blend, never jump.
       const eased: Layer = {};

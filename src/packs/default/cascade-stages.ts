@@ -93,6 +93,8 @@ export interface DefaultStagesOptions {
   seed?: number;
   /** The director's plan, as coefficient targets and limits by name. */
   plan?: PlanLayer;
+  /** False: only the mouth moves (no blinks, breathing, sway or planned expression). Default true. */
+  life?: boolean;
 }
 
 export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
@@ -101,7 +103,7 @@ export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
 }
 
 export function createDefaultStages(renderer: DefaultRenderer, opts: DefaultStagesOptions = {}): DefaultPackStages {
-  const planner = new CoefficientPlanner({ seed: opts.seed ?? 1, plan: opts.plan });
+  const planner = new CoefficientPlanner({ seed: opts.seed ?? 1, plan: opts.plan, life: opts.life });
   return {
     blueprint: new PlannedBlueprint(planner),
     refine: new AnchorRefine(renderer, DEFAULT_RENDER_LATENCY_US),
