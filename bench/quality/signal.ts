@@ -1,29 +1,9 @@
 // Signal helpers for the quality measures: the audio RMS envelope at frame times, Pearson r, best lag.
 import { FRAME_US, PIPELINE_SAMPLE_RATE } from '../../src/media/types.ts';
 
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = Math.min(a.length, b.length);
-  if (n < 3) return 0;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
-}
+// Pearson r is the one the end-to-end lip-sync measure uses.
+import { pearson } from '../../test/support/signal-analysis.ts';
+export { pearson };
 
 /** RMS (linear, full scale = 1) of PCM16 in a window of widthUs centred on tUs; 0 outside the audio. */
 export function rmsAt(samples: Int16Array, tUs: number, widthUs = FRAME_US): number {
