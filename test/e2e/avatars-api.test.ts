@@ -380,6 +380,12 @@ describe('bad uploads get a clear error and the server keeps serving', () => {
 
   it('a full enrollment queue answers 503 and recovers', async () => {
     // maxEnrollJobs is 2 here: three new pictures at once, the third is refused while two are in the queue.
+    // Start from an idle queue: a job of an earlier test (its client gone) may still be running.
+    for (let i = 0; i < 300; i++) {
+      const h = (await (await fetch(`${server.base}/api/health`)).json()) as { enrollment?: { queued: number; running: number } };
+      if (h.enrollment && h.enrollment.queued === 0 && h.enrollment.running === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const variants = await Promise.all([500, 496, 492].map((side) => sharp(portrait).resize(side, side).png().toBuffer()));
     const answers = await Promise.all(variants.map((v) => upload(v)));
     const statuses = answers.map((r) => r.status).sort();
