@@ -80,6 +80,10 @@ export interface ServerStats {
   pipelineLatencyMs: number;
   /** Frames the pacer had to degrade or repeat since start. */
   lateFrames: number;
+  /** First frames after an interrupt sent fresh but up to 20 ms after their tick (they waited for their render). */
+  graceFrames: number;
+  /** Extra frames sent at an interrupt's cut, between two frame slots (the mouth closes with the audio). */
+  cutFrames: number;
   viewers: number;
   /** Media time of the last frame sent, ms. */
   mediaTimeMs: number;

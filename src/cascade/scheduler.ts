@@ -5,7 +5,7 @@
 import type { MouthFeatureTrack } from '../audio/mouth-features.ts';
 import { FRAME_US } from '../media/types.ts';
 import { moduleLogger } from '../log.ts';
-import type { Anchor, FillWindow, Keyframe, PackStages, ScheduledFrame } from './types.ts';
+import type { Anchor, FillWindow, Keyframe, PackStages, RenderOutput, ScheduledFrame } from './types.ts';
 
 const log = moduleLogger('cascade/scheduler');
 
@@ -46,6 +46,8 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
   #pacerAt = 0;
   #waiter: Waiter | null = null;
   #frameWaiter: FrameWaiter | null = null;
+  /** rendered() callers, by the frame each waits for. */
+  readonly #readyWaiters = new Map<() => void, number>();
   #abort = new AbortController();
   #task: Promise<void> | null = null;
 
@@ -100,6 +102,36 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
     return frame;
   }
 
+  /** Whether frame n is rendered and waiting. */
+  has(index: number): boolean {
+    return this.#frames.has(index);
+  }
+
+  /**
+   * Resolves when frame n is rendered (or the scheduler closes); the caller bounds the wait. Live sessions use it
+   * for a frame the render loop is working on at its tick (right after an interrupt): a fresh frame a few ms late
+   * beats repeating the last one.
+   */
+  rendered(index: number): Promise<void> {
+    if (this.#frames.has(index) || this.#abort.signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.#readyWaiters.delete(done);
+        resolve();
+      };
+      this.#readyWaiters.set(done, index);
+    });
+  }
+
+  /**
+   * Renders one frame at a media time between frame slots, outside the queue (the frame that shows an interrupt
+   * at once, see AvatarSession.interrupt). Same stages and mouth as the queue's frames.
+   */
+  renderAt(ptsUs: number): Promise<RenderOutput> {
+    if (this.#abort.signal.aborted) return Promise.reject(new Error('scheduler closed'));
+    return this.#render(ptsUs / FRAME_US, ptsUs, false);
+  }
+
   /**
    * Offline rendering (no clock): waits until frame n is rendered, then takes it. Live
    * sessions use take(), which never waits.
@@ -129,6 +161,7 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
     this.#abort.abort();
     this.poke();
     this.#frameWaiter?.resolve();
+    for (const done of [...this.#readyWaiters.keys()]) done();
     await this.#task;
     this.#frames.clear();
     this.#anchors.clear();
@@ -160,6 +193,7 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
       this.#frames.set(n, { index: n, ptsUs, epoch, frame, readyAtUs: this.#opts.nowUs() });
       this.#stats.rendered++;
       this.#next = n + 1;
+      for (const [done, index] of this.#readyWaiters) if (index <= n) done();
       if (this.#frameWaiter?.index === n) {
         const w = this.#frameWaiter;
         this.#frameWaiter = null;
@@ -168,7 +202,8 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
     }
   }
 
-  async #render(n: number, ptsUs: number, degrade: boolean) {
+  /** n: the frame position (fractional for renderAt). */
+  async #render(n: number, ptsUs: number, degrade: boolean): Promise<RenderOutput> {
     const t0 = performance.now();
     const spacing = this.#stages.blueprint.spacingFrames;
     const w = Math.floor(n / spacing);

@@ -24,10 +24,14 @@ export interface Keyframe {
   readonly coeffs: Float32Array;
 }
 
-/** A refined keyframe: the full-resolution render the fill works between. */
+/** A refined keyframe: what the fill works between. */
 export interface Anchor<K extends Keyframe = Keyframe> {
   readonly keyframe: K;
-  readonly frame: RenderOutput;
+  /**
+   * The keyframe's full-resolution render, made on first use and kept: a fill that needs no change from its anchor
+   * (a still face in silence) shows it; while the face moves every frame is filled and anchors cost nothing.
+   */
+  frame(): Promise<RenderOutput>;
 }
 
 /** A first-last-frame window of the fill: both ends are anchors. */

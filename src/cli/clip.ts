@@ -14,7 +14,10 @@ export interface ClipOptions {
   renderer: DefaultRenderer;
   /** Mono PCM16 @ 48 kHz. */
   audio: Int16Array;
-  /** Transcript of the audio (TTS mode); the director plans from audio alone without it. */
+  /**
+   * Transcript of the audio (TTS mode): the director reads it and the mouth's visemes are aligned to it. Without it
+   * the director plans from the audio alone and the mouth is audio-driven.
+   */
   text?: string;
   instructions?: readonly string[];
   /** Seeds the idle motion. */
@@ -55,7 +58,7 @@ export async function renderClip(o: ClipOptions): Promise<ClipResult> {
       return layer(ptsUs);
     };
     const stages = createDefaultStages(o.renderer, { seed: o.seed ?? 1, plan });
-    const { frames } = await renderOffline({ stages, audio: o.audio, onFrame: o.onFrame, onProgress: o.onProgress });
+    const { frames } = await renderOffline({ stages, audio: o.audio, text: o.text, onFrame: o.onFrame, onProgress: o.onProgress });
     return { frames, trace: director.trace(50) as unknown[], instructions: understood };
   } finally {
     await director.close();

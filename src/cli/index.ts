@@ -38,7 +38,7 @@ program
   .requiredOption('--avatar <image>', 'portrait (JPEG, PNG or WebP)')
   .requiredOption('--audio <file>', 'speech audio (any format ffmpeg reads)')
   .requiredOption('--out <file.mp4>', 'output MP4')
-  .option('--text <text>', 'transcript of the audio, for the director')
+  .option('--text <text>', 'transcript of the audio: the director reads it and visemes sharpen the mouth (p/b/m close the lips)')
   .option('--instruction <text...>', 'directions for the avatar ("nod when you agree", "do not look away")')
   .option('--trace <file.json>', "write the director's rounds (proposals, merge, critiques, plan)")
   .option('--no-progress', 'no progress bar')

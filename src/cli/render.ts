@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { renderClip } from './clip.ts';
 import { DefaultRenderer, enrollPortrait } from '../packs/default/index.ts';
+import { loadVisemeDictionary } from './dictionary.ts';
 
 const run = promisify(execFile);
 
@@ -15,7 +16,7 @@ export interface RenderCommandOptions {
   out: string;
   cacheDir?: string;
   progress?: boolean;
-  /** Transcript of the audio, for the director. */
+  /** Transcript of the audio, for the director and the mouth's visemes. */
   text?: string;
   instruction?: string[];
   /** Write the director's rounds here (JSON). */
@@ -42,10 +43,14 @@ export async function renderCommand(o: RenderCommandOptions): Promise<void> {
   const image = await readFile(o.avatar).catch(() => {
     throw new Error(`cannot read avatar image ${o.avatar}`);
   });
+  // Loaded while the portrait enrolls (never rejects); renderClip would otherwise load it itself.
+  const dictionary = o.text ? loadVisemeDictionary() : Promise.resolve(null);
   say(`enrolling ${o.avatar}...`);
   const avatar = await enrollPortrait(image, { cacheDir: o.cacheDir });
   const audio = await decodeAudio(o.audio);
   const renderer = await DefaultRenderer.create(avatar, { intraOpThreads: 1 });
+  const dictionaryWarning = await dictionary;
+  if (dictionaryWarning) say(`warning: ${dictionaryWarning}`);
   const ff = spawn(
     'ffmpeg',
     ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${renderer.width}x${renderer.height}`, '-r', '25', '-i', 'pipe:0', '-i', o.audio, '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', '-movflags', '+faststart', o.out],

@@ -7,17 +7,22 @@ import { SessionManager } from '../session/manager.ts';
 import { AvatarRegistry } from '../session/avatars.ts';
 import { WorkerEnroller } from '../session/enroll-worker.ts';
 import { moduleLogger } from '../log.ts';
+import { loadVisemeDictionary } from './dictionary.ts';
 
 const log = moduleLogger('cli/serve');
 
 export interface RunningServer {
   server: FacecastServer;
+  /** Things that work in a degraded way (a missing optional package), for the user to see at start. */
+  warnings: readonly string[];
   close(): Promise<void>;
 }
 
 /** Starts everything; used by the CLI, the tests and the benchmarks. */
 export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, progress: (line: string) => void = () => undefined): Promise<RunningServer> {
   const config = loadConfig(overrides);
+  // Read in slices alongside the rest of the start; sessions' TTS text finds it ready (never rejects).
+  const dictionary = loadVisemeDictionary();
   progress('starting mediasoup workers');
   const pool = await WorkerPool.create({ workers: config.workers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, logLevel: 'warn' });
   const registry = new AvatarRegistry(config.avatarCacheDir, new WorkerEnroller(config.avatarCacheDir));
@@ -50,6 +55,8 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
     );
     progress('building the render graph');
     await sessions.preload('astronaut', { pin: true });
+    // Already in the log (audio/visemes/cmudict); the CLI also prints it under the demo URL.
+    const warnings = [await dictionary].filter((w): w is string => w !== null);
     const server = new FacecastServer(config, sessions, () => pool.pids, registry);
     try {
       await server.listen();
@@ -60,6 +67,7 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
     let closed = false;
     return {
       server,
+      warnings,
       async close() {
         if (closed) return;
         closed = true;
@@ -84,7 +92,9 @@ export async function serve(opts: Partial<ServerConfigInput>): Promise<void> {
     `\n[facecast] ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
       `  demo page:  ${demo}\n` +
       `  API key:    ${server.config.apiKey}${server.config.devKey ? '  (dev key, new at every start; set FACECAST_API_KEY to fix one)' : ''}\n` +
-      `  health:     ${server.baseUrl}/api/health\n\n`,
+      `  health:     ${server.baseUrl}/api/health\n` +
+      running.warnings.map((w) => `  warning:    ${w}\n`).join('') +
+      '\n',
   );
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');

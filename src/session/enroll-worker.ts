@@ -2,10 +2,9 @@
 // basis block the thread for stretches of ~300 ms (measured), which would stall every live session's pacer; a
 // crash or an out-of-memory in the worker fails the requests in flight and nothing else. The CLI enrolls
 // in-process. This file is also the worker's entry: it serves requests when loaded in a worker made here.
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { moduleLogger } from '../log.ts';
+import { startModuleWorker } from '../util/ts-worker.ts';
 import { FaceIndexError, ImageDecodeError, MultipleFacesError, NoFaceError, enrollPortrait } from '../packs/default/index.ts';
 import type { Box, EnrollStage, EnrolledAvatar } from '../packs/default/index.ts';
 
@@ -143,12 +142,8 @@ export class WorkerEnroller implements Enroller {
   }
 
   #start(): Worker {
-    const require = createRequire(import.meta.url);
-    // Node cannot load .ts in a worker by itself: register tsx's loader there first, then load this file.
-    const tsx = pathToFileURL(require.resolve('tsx/esm/api')).href;
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(import.meta.url)}); })`;
     const init: WorkerInit = { facecastEnrollWorker: true, cacheDir: this.#cacheDir };
-    const worker = new Worker(boot, { eval: true, workerData: init, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+    const worker = startModuleWorker(import.meta.url, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: FromWorker) => this.#onMessage(m));

@@ -96,7 +96,7 @@ export class SessionManager {
       if (!(await this.#avatars.get(avatarId))) throw new UnknownAvatarError(`unknown avatar '${avatarId.slice(0, 64)}' (GET /api/avatars lists them)`);
       entry = await this.#acquire(avatarId);
       // Stages are per session (each has its own plan and idle seed); the renderer is shared.
-      const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life });
+      const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life, rgb: false });
       const session = await AvatarSession.create(this.#pool.pick(), stages, { ...this.#defaults, avatarId, avatar: entry.avatar });
       if (this.#closed) {
         await session.close();

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import { MediaClock } from '../clock/index.ts';
-import { MouthFeatureTrack } from '../audio/mouth-features.ts';
+import { HOP_US, MouthFeatureTrack } from '../audio/mouth-features.ts';
 import { PlayoutBuffer } from '../audio/playout.ts';
 import { CascadeScheduler } from '../cascade/scheduler.ts';
 import { FramePacer, TICK_US } from '../cascade/pacer.ts';
@@ -24,8 +24,11 @@ import { Director, conditioningLayer, portraitInputFromAvatar } from '../directo
 import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../asr/index.ts';
 import type { PlanLayer } from '../packs/default/blueprint.ts';
 import { TurnTracker } from './turns.ts';
+import { TurnVisemes } from './turn-visemes.ts';
 
 const log = moduleLogger('session');
+/** How long the first video tick after an interrupt may wait for its frame's render (half a frame interval). */
+const VIDEO_GRACE_US = 20_000;
 
 export interface SessionOptions {
   avatarId: string;
@@ -72,12 +75,21 @@ export class AvatarSession implements TtsTarget {
   readonly #egress: Egress;
   readonly #mic: MicIngest;
   readonly #turns: TurnTracker;
+  /** TTS text -> the mouth's visemes, at the media time its turn's audio starts. */
+  readonly #turnVisemes: TurnVisemes;
   readonly #silence = new Int16Array(CHUNK_SAMPLES);
   readonly #instructions: string[] = [];
   #epoch = 0;
   #queuedEndUs = 0;
   #lastFrame: RenderOutput | null = null;
   #lateFrames = 0;
+  /** Frames sent fresh but late, after waiting for their render (VIDEO_GRACE_US). */
+  #graceFrames = 0;
+  /** The frame index that may wait for its render (the first after an interrupt). */
+  #graceIndex = -1;
+  /** Extra frames sent at an interrupt's cut, between two frame slots. */
+  #cutFrames = 0;
+  #lastVideoPtsUs = -1;
   /** The last few late frames, for diagnosis in the API (bounded ring). */
   readonly #lateLog: { frame: number; atMs: number; coveredMs: number; nextToRender: number; queued: number }[] = [];
   #lastLatencyUs = 0;
@@ -90,7 +102,10 @@ export class AvatarSession implements TtsTarget {
     this.options = Object.freeze({ ...opts });
     this.room = room;
     this.#stages = stages;
-    this.#mouth = new MouthFeatureTrack({ rightContextUs: opts.rightContextUs });
+    // The mouth keeps the analysis of everything queued (TTS may run far ahead of playback) plus 10 s played.
+    const historyHops = Math.ceil(((opts.maxQueuedAudioS + 10) * 1_000_000) / HOP_US);
+    this.#mouth = new MouthFeatureTrack({ rightContextUs: opts.rightContextUs, historyHops });
+    this.#turnVisemes = new TurnVisemes(this.#mouth.visemes);
     this.#playout = new PlayoutBuffer(Math.round((opts.maxQueuedAudioS * 1_000_000) / TICK_US));
     this.#scheduler = new CascadeScheduler(stages, this.#mouth, { aheadFrames: 25, nowUs: () => this.clock.nowUs() });
     this.#pacer = new FramePacer(this.clock, opts.outputDelayUs, { onTick: (k, late) => this.#onTick(k, late) });
@@ -169,6 +184,8 @@ export class AvatarSession implements TtsTarget {
       videoKbps: e.videoKbps,
       pipelineLatencyMs: this.#lastLatencyUs / 1000,
       lateFrames: this.#lateFrames,
+      graceFrames: this.#graceFrames,
+      cutFrames: this.#cutFrames,
       viewers: this.room.viewerCount,
       mediaTimeMs: Math.max(0, this.clock.nowUs() - this.options.outputDelayUs) / 1000,
     };
@@ -211,6 +228,7 @@ export class AvatarSession implements TtsTarget {
     if (!this.#playout.push({ chunk, segmentId, last })) return false;
     this.#queuedEndUs = Math.max(this.#queuedEndUs, chunk.ptsUs + TICK_US);
     this.#mouth.push(chunk);
+    this.#turnVisemes.audio(segmentId, chunk.ptsUs, last);
     this.director.audio(chunk, { segmentId, last });
     this.#scheduler.poke();
     return true;
@@ -218,14 +236,17 @@ export class AvatarSession implements TtsTarget {
 
   beginTurn(segmentId: number, reply: (r: IngestReply) => void): void {
     this.#turns.begin(segmentId, reply);
+    this.#turnVisemes.begin(segmentId);
   }
 
   endEmptyTurn(segmentId: number): void {
     this.#turns.finishEmpty(segmentId, this.clock.nowUs());
+    this.#turnVisemes.end(segmentId);
   }
 
   text(segmentId: number, text: string): void {
     this.#turns.text(segmentId, text);
+    this.#turnVisemes.text(segmentId, text);
     this.director.transcript({ text, segmentId });
   }
 
@@ -246,13 +267,34 @@ export class AvatarSession implements TtsTarget {
     const dropped = this.#playout.flush();
     this.#epoch++;
     this.#queuedEndUs = 0;
-    const nextVideoPts = Math.ceil(this.#pacer.tick / 2) * FRAME_US;
-    this.#mouth.truncate(nextVideoPts);
-    this.#mouth.coverSilenceUntil(nextVideoPts + this.options.rightContextUs + 2 * FRAME_US);
+    // The audio stops at the next tick; the mouth closes from the same media time.
+    const cutUs = this.#pacer.tick * TICK_US;
+    const nextVideoIndex = Math.ceil(this.#pacer.tick / 2);
+    this.#mouth.truncate(cutUs); // the visemes' future too
+    this.#turnVisemes.interrupt();
+    this.#mouth.coverSilenceUntil(nextVideoIndex * FRAME_US + this.options.rightContextUs + 2 * FRAME_US);
     this.#scheduler.interrupt();
+    this.#graceIndex = nextVideoIndex;
+    // Between two frame slots: one extra frame at the cut itself, sent as soon as it is rendered, so the mouth
+    // closes with the audio instead of up to a frame interval later.
+    if (cutUs < nextVideoIndex * FRAME_US) this.#sendCutFrame(cutUs);
     this.#turns.interruptAll(this.clock.nowUs());
-    this.director.interrupt(nextVideoPts);
+    this.director.interrupt(cutUs);
     return { droppedUs: dropped.length * TICK_US };
+  }
+
+  #sendCutFrame(cutUs: number): void {
+    const epoch = this.#epoch;
+    this.#scheduler.renderAt(cutUs).then(
+      (frame) => {
+        // Too late once a later frame has gone out (or a newer interrupt came): the encoder needs rising pts.
+        if (this.#closed || epoch !== this.#epoch || this.#lastVideoPtsUs >= cutUs) return;
+        this.#lastVideoPtsUs = cutUs;
+        this.#cutFrames++;
+        this.#egress.sendVideo(frame, cutUs);
+      },
+      (err: unknown) => log.warn({ err, session: this.id }, 'interrupt frame not rendered'),
+    );
   }
 
   async close(): Promise<void> {
@@ -311,6 +353,22 @@ export class AvatarSession implements TtsTarget {
   }
 
   #videoTick(index: number, nowUs: number): void {
+    // The first frame after an interrupt is usually being rendered at its tick: wait a little for it, on the
+    // media clock, rather than repeat the last (talking) frame; the audio ticks are not held up.
+    if (index === this.#graceIndex && !this.#scheduler.has(index) && this.#scheduler.nextIndex === index) {
+      const grace = new AbortController();
+      void Promise.race([this.#scheduler.rendered(index), this.clock.waitUntil(nowUs + VIDEO_GRACE_US, grace.signal).catch(() => undefined)]).then(() => {
+        grace.abort();
+        if (this.#closed) return;
+        if (this.#scheduler.has(index)) this.#graceFrames++;
+        this.#sendVideo(index, nowUs);
+      });
+      return;
+    }
+    this.#sendVideo(index, nowUs);
+  }
+
+  #sendVideo(index: number, nowUs: number): void {
     const scheduled = this.#scheduler.take(index);
     let frame = scheduled?.frame ?? this.#lastFrame;
     if (!scheduled) {
@@ -319,8 +377,9 @@ export class AvatarSession implements TtsTarget {
       if (this.#lateLog.length > 20) this.#lateLog.shift();
     }
     else this.#lastLatencyUs = nowUs - scheduled.ptsUs;
-    if (!frame) return; // nothing rendered yet at the very start
+    if (!frame || index * FRAME_US <= this.#lastVideoPtsUs) return; // nothing rendered yet at the very start
     this.#lastFrame = frame;
+    this.#lastVideoPtsUs = index * FRAME_US;
     this.#egress.sendVideo(frame, index * FRAME_US);
   }
 

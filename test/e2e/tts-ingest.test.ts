@@ -102,6 +102,7 @@ describe('TTS ingest over WebSocket', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, (started.wallTimeMs as number) + 1_500 - Date.now())));
     // The TTS stops producing, then tells the server (as an agent does on barge-in).
     stopSending.stop = true;
+    const buffers = await page.evaluate(() => ({ audio: window.facecast.stats.audioJitterBufferMs, video: window.facecast.stats.videoJitterBufferMs }));
     const interruptAt = Date.now();
     c.send({ type: 'interrupt' });
     const ack = await c.next((m) => m.type === 'interrupted');
@@ -136,7 +137,9 @@ describe('TTS ingest over WebSocket', () => {
     const threshold = 0.3 * percentile(before, 0.9);
     const moving = fw.filter((t, i) => motion[i] > threshold && t > interruptAt - 1_200);
     const mouthEnd = Math.max(...moving);
-    console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio)`);
+    const around = fw.map((t, i) => ({ t: t - interruptAt, o: opening[i], m: motion[i] })).filter(({ t }) => t > -120 && t < 240);
+    console.info(`mouth around the interrupt (ms: opening/motion, threshold ${threshold.toFixed(2)}): ${around.map(({ t, o, m }) => `${t.toFixed(0)}: ${o.toFixed(1)}/${m.toFixed(1)}`).join(', ')}`);
+    console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio; page jitter buffers before it: audio ${buffers.audio?.toFixed(0)} ms, video ${buffers.video?.toFixed(0)} ms)`);
     expect(audioActiveBefore).toBe(true);
     expect(percentile(before, 0.9)).toBeGreaterThan(2); // the mouth was really moving (% of the region per frame)
     // The goal (issue "End to end") is 80 ms. Measured here: 30-67 ms early in development,

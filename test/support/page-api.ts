@@ -13,6 +13,8 @@ interface FacecastHooks {
   stop(): void;
   captureFrames(o: { fps: number; durationMs: number; region?: Region }): Promise<FrameCapture>;
   captureAudio(ms: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
+  /** The overlay's figures (client-demo/src/stats.ts). */
+  readonly stats: { audioJitterBufferMs: number | null; videoJitterBufferMs: number | null };
 }
 
 declare global {

@@ -12,19 +12,28 @@ const JAW = index('jawOpen');
 const SPREAD = index('lipSpread');
 const PRESS = index('lipPress');
 
+async function renderFrame(renderer: DefaultRenderer, coeffs: Float32Array, rgb: boolean): Promise<RenderOutput> {
+  const size = { width: renderer.width, height: renderer.height };
+  if (!rgb) return { ...size, i420: (await renderer.render(coeffs, { rgb: false })).i420 };
+  const out = await renderer.render(coeffs);
+  return { ...size, i420: out.i420, rgb: out.rgb };
+}
+
 class AnchorRefine implements RefineStage<DefaultKeyframe> {
   readonly name = 'refine';
   readonly latencyUs: number;
   readonly #renderer: DefaultRenderer;
+  readonly #rgb: boolean;
 
-  constructor(renderer: DefaultRenderer, latencyUs: number) {
+  constructor(renderer: DefaultRenderer, latencyUs: number, rgb: boolean) {
     this.#renderer = renderer;
     this.latencyUs = latencyUs;
+    this.#rgb = rgb;
   }
 
   async refine(keyframe: DefaultKeyframe): Promise<Anchor<DefaultKeyframe>> {
-    const out = await this.#renderer.render(keyframe.coeffs);
-    return { keyframe, frame: { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420, rgb: out.rgb } };
+    let made: Promise<RenderOutput> | undefined;
+    return { keyframe, frame: () => (made ??= renderFrame(this.#renderer, keyframe.coeffs, this.#rgb)) };
   }
 }
 
@@ -39,21 +48,22 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly latencyUs: number;
   readonly #renderer: DefaultRenderer;
   readonly #planner: CoefficientPlanner;
+  readonly #rgb: boolean;
   #last: { coeffs: Float32Array; frame: RenderOutput } | null = null;
   reused = 0;
 
-  constructor(renderer: DefaultRenderer, planner: CoefficientPlanner, latencyUs: number) {
+  constructor(renderer: DefaultRenderer, planner: CoefficientPlanner, latencyUs: number, rgb: boolean) {
     this.#renderer = renderer;
     this.#planner = planner;
     this.latencyUs = latencyUs;
+    this.#rgb = rgb;
   }
 
   async fill(req: FillRequest<DefaultKeyframe>): Promise<RenderOutput> {
     const { coeffs, min, max } = this.#planner.at(req.ptsUs);
     coeffs[JAW] = Math.max(coeffs[JAW], req.mouth.jawOpen);
     if (SPREAD >= 0) coeffs[SPREAD] += req.mouth.lipSpread * 0.6;
-    const press = (req.mouth as { lipPress?: number }).lipPress;
-    if (PRESS >= 0 && press !== undefined) coeffs[PRESS] = Math.max(coeffs[PRESS], press);
+    if (PRESS >= 0) coeffs[PRESS] = Math.max(coeffs[PRESS], req.mouth.lipPress);
     let sameAsAnchor = true;
     const anchor = req.window.first;
     for (let i = 0; i < coeffs.length; i++) {
@@ -61,7 +71,7 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
       if (Math.abs(coeffs[i] - anchor.keyframe.coeffs[i]) > 1e-4) sameAsAnchor = false;
     }
     // Unchanged from the anchor (a still face in silence): no render needed.
-    if (sameAsAnchor) return anchor.frame;
+    if (sameAsAnchor) return anchor.frame();
     // Idle life moves the face by fractions of a pixel per frame: reuse the last render
     // until the change adds up (a third to half of idle frames, none while talking).
     const last = this.#last;
@@ -69,8 +79,7 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
       this.reused++;
       return last.frame;
     }
-    const out = await this.#renderer.render(coeffs);
-    const frame = { width: this.#renderer.width, height: this.#renderer.height, i420: out.i420, rgb: out.rgb };
+    const frame = await renderFrame(this.#renderer, coeffs, this.#rgb);
     this.#last = { coeffs, frame };
     return frame;
   }
@@ -95,6 +104,8 @@ export interface DefaultStagesOptions {
   plan?: PlanLayer;
   /** False: only the mouth moves (no blinks, breathing, sway or planned expression). Default true. */
   life?: boolean;
+  /** False: frames carry I420 only (what a live session encodes; skips the RGB copy). Default true. */
+  rgb?: boolean;
 }
 
 export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
@@ -106,8 +117,8 @@ export function createDefaultStages(renderer: DefaultRenderer, opts: DefaultStag
   const planner = new CoefficientPlanner({ seed: opts.seed ?? 1, plan: opts.plan, life: opts.life });
   return {
     blueprint: new PlannedBlueprint(planner),
-    refine: new AnchorRefine(renderer, DEFAULT_RENDER_LATENCY_US),
-    fill: new PlannedFill(renderer, planner, DEFAULT_RENDER_LATENCY_US),
+    refine: new AnchorRefine(renderer, DEFAULT_RENDER_LATENCY_US, opts.rgb ?? true),
+    fill: new PlannedFill(renderer, planner, DEFAULT_RENDER_LATENCY_US, opts.rgb ?? true),
     sr: new NoSuperResolution(),
     width: renderer.width,
     height: renderer.height,

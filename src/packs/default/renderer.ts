@@ -1,10 +1,12 @@
 // Renders frames of one enrolled avatar: one onnxruntime session over the avatar's render graph (graph.ts), which
 // renders only the render box (the pixels the basis can change); the box is pasted into a copy of the reference.
-import ort from 'onnxruntime-node';
+// By default the session lives in a worker thread (render-thread.ts): its run() blocks whichever thread calls it.
 import { moduleLogger } from '../../log.ts';
 import { COEFFICIENTS, COEFFICIENT_COUNT, COEFFICIENT_NAMES, normalizeCoefficients } from './coefficients.ts';
 import { RendererClosedError } from './errors.ts';
-import { RENDER_INPUT, RENDER_INPUT_OFFSETS, RENDER_OUTPUT_I420, RENDER_OUTPUT_RGB, buildAvatarRenderGraph, buildConvertGraph, windowOffsets } from './graph.ts';
+import { buildAvatarRenderGraph, windowOffsets } from './graph.ts';
+import { RenderCore, type CoreFrame } from './render-core.ts';
+import { RenderThread } from './render-thread.ts';
 import type { Box, EnrolledAvatar, MotionBasis } from './types.ts';
 
 const log = moduleLogger('packs/default/renderer');
@@ -12,6 +14,11 @@ const log = moduleLogger('packs/default/renderer');
 export interface DefaultRendererOptions {
   /** onnxruntime intra-op threads for this avatar's session; default 1 (one core per stream). */
   readonly intraOpThreads?: number;
+  /**
+   * Where onnxruntime runs: 'worker' (default) in a worker thread of its own, so a render never blocks the
+   * caller's event loop; 'main' on the caller's thread (one-shot tools, and timing the graph alone).
+   */
+  readonly thread?: 'worker' | 'main';
 }
 
 export interface RenderedFrame {
@@ -21,7 +28,16 @@ export interface RenderedFrame {
   readonly i420: Uint8Array;
 }
 
-const SESSION_OPTIONS = { interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
+/** A frame rendered without its RGB copy (what a live session encodes). */
+export interface I420Frame {
+  readonly i420: Uint8Array;
+}
+
+interface Backend {
+  readonly restI420: Uint8Array;
+  render(input: Float32Array, offsets: BigInt64Array, rgb: boolean): Promise<CoreFrame>;
+  close(): Promise<void>;
+}
 
 export class DefaultRenderer {
   readonly avatarId: string;
@@ -30,24 +46,26 @@ export class DefaultRenderer {
   readonly coefficientNames: readonly string[];
   /** The part of the frame a render can change; the rest is always the reference. */
   readonly renderBox: Box;
+  readonly thread: 'worker' | 'main';
   readonly #basis: MotionBasis;
-  readonly #session: ort.InferenceSession;
+  readonly #backend: Backend;
   /** The reference as the renderer outputs it (rgb, and i420 by the render graph's own conversion). */
   readonly #restRgb: Uint8Array;
   readonly #restI420: Uint8Array;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
-  private constructor(avatar: EnrolledAvatar, session: ort.InferenceSession, restI420: Uint8Array) {
+  private constructor(avatar: EnrolledAvatar, backend: Backend, thread: 'worker' | 'main') {
     this.avatarId = avatar.id;
     this.width = avatar.width;
     this.height = avatar.height;
     this.coefficientNames = avatar.basis.coefficientNames;
     this.renderBox = avatar.basis.renderBox;
+    this.thread = thread;
     this.#basis = avatar.basis;
-    this.#session = session;
+    this.#backend = backend;
     this.#restRgb = avatar.reference;
-    this.#restI420 = restI420;
+    this.#restI420 = backend.restI420;
   }
 
   static async create(avatar: EnrolledAvatar, opts: DefaultRendererOptions = {}): Promise<DefaultRenderer> {
@@ -59,23 +77,25 @@ export class DefaultRenderer {
     if (names.length !== COEFFICIENT_COUNT || names.some((n, i) => n !== COEFFICIENT_NAMES[i])) {
       throw new RangeError(`avatar ${avatar.id} was enrolled with coefficients [${names.join(', ')}]; re-enroll it for [${COEFFICIENT_NAMES.join(', ')}]`);
     }
+    const thread = opts.thread ?? 'worker';
+    if (thread !== 'worker' && thread !== 'main') throw new RangeError(`thread must be 'worker' or 'main', got ${String(opts.thread)}`);
     const t0 = performance.now();
     const model = buildAvatarRenderGraph(avatar);
+    const modelBytes = model.byteLength;
     const t1 = performance.now();
-    const session = await ort.InferenceSession.create(model, { ...SESSION_OPTIONS, intraOpNumThreads: threads });
-    const restI420 = await convertReference(avatar);
+    const init = { model, width: avatar.width, height: avatar.height, renderBox: avatar.basis.renderBox, reference: avatar.reference, threads };
+    let backend: Backend;
+    if (thread === 'worker') {
+      backend = await RenderThread.start(init);
+    } else {
+      const core = await RenderCore.create(init);
+      backend = { restI420: core.restI420, render: (i, o, rgb) => core.render(i, o, rgb), close: () => core.release() };
+    }
     log.debug(
-      {
-        avatar: avatar.id,
-        threads,
-        modelBytes: model.byteLength,
-        renderBox: avatar.basis.renderBox,
-        buildMs: Math.round(t1 - t0),
-        sessionMs: Math.round(performance.now() - t1),
-      },
+      { avatar: avatar.id, threads, thread, modelBytes, renderBox: avatar.basis.renderBox, buildMs: Math.round(t1 - t0), sessionMs: Math.round(performance.now() - t1) },
       'renderer created',
     );
-    return new DefaultRenderer(avatar, session, restI420);
+    return new DefaultRenderer(avatar, backend, thread);
   }
 
   get closed(): boolean {
@@ -84,54 +104,27 @@ export class DefaultRenderer {
 
   /**
    * Renders one frame into new buffers (callers may keep them). `coeffs` is indexed by COEFFICIENT_NAMES; values are
-   * clamped into range (a copy).
+   * clamped into range (a copy). With `{ rgb: false }` only the I420 frame is made (cheaper).
    */
-  async render(coeffs: Float32Array): Promise<RenderedFrame> {
+  render(coeffs: Float32Array): Promise<RenderedFrame>;
+  render(coeffs: Float32Array, opts: { rgb: false }): Promise<I420Frame>;
+  render(coeffs: Float32Array, opts: { rgb: boolean }): Promise<RenderedFrame | I420Frame>;
+  async render(coeffs: Float32Array, opts: { rgb: boolean } = { rgb: true }): Promise<RenderedFrame | I420Frame> {
     if (this.#closing) throw new RendererClosedError();
     const input = normalizeCoefficients(coeffs);
-    if (COEFFICIENTS.every((c, i) => input[i] === c.neutral)) return { rgb: this.#restRgb.slice(), i420: this.#restI420.slice() };
-    const run = this.#session.run({
-      [RENDER_INPUT]: new ort.Tensor('float32', input, [1, input.length]),
-      [RENDER_INPUT_OFFSETS]: new ort.Tensor('int64', windowOffsets(this.#basis, input), [4]),
-    });
+    if (COEFFICIENTS.every((c, i) => input[i] === c.neutral)) {
+      return opts.rgb ? { rgb: this.#restRgb.slice(), i420: this.#restI420.slice() } : { i420: this.#restI420.slice() };
+    }
+    const run = this.#backend.render(input, windowOffsets(this.#basis, input), opts.rgb);
     this.#inFlight.add(run);
     try {
       const out = await run;
-      const rgb = out[RENDER_OUTPUT_RGB];
-      const i420 = out[RENDER_OUTPUT_I420];
-      if (!rgb || !i420 || !(rgb.data instanceof Uint8Array) || !(i420.data instanceof Uint8Array)) {
-        throw new Error('render graph returned unexpected outputs');
-      }
-      return { rgb: this.#pasteRgb(rgb.data), i420: this.#pasteI420(i420.data) };
+      if (!opts.rgb) return { i420: out.i420 };
+      if (!out.rgb) throw new Error('renderer returned no rgb frame');
+      return { rgb: out.rgb, i420: out.i420 };
     } finally {
       this.#inFlight.delete(run);
     }
-  }
-
-  #pasteRgb(box: Uint8Array): Uint8Array {
-    const out = new Uint8Array(this.#restRgb.length);
-    out.set(this.#restRgb);
-    const { x, y, width: w, height: h } = this.renderBox;
-    for (let r = 0; r < h; r++) out.set(box.subarray(r * w * 3, (r + 1) * w * 3), ((y + r) * this.width + x) * 3);
-    return out;
-  }
-
-  #pasteI420(box: Uint8Array): Uint8Array {
-    const out = new Uint8Array(this.#restI420.length);
-    out.set(this.#restI420);
-    const { x, y, width: w, height: h } = this.renderBox;
-    const W = this.width;
-    for (let r = 0; r < h; r++) out.set(box.subarray(r * w, (r + 1) * w), (y + r) * W + x);
-    const cw = w / 2;
-    const ch = h / 2;
-    const lumaPlane = W * this.height;
-    const chromaPlane = lumaPlane / 4;
-    for (let plane = 0; plane < 2; plane++) {
-      const src = w * h + plane * cw * ch;
-      const dst = lumaPlane + plane * chromaPlane;
-      for (let r = 0; r < ch; r++) out.set(box.subarray(src + r * cw, src + (r + 1) * cw), dst + (y / 2 + r) * (W / 2) + x / 2);
-    }
-    return out;
   }
 
   /** Waits for renders in flight, then releases the session. Idempotent. */
@@ -139,26 +132,10 @@ export class DefaultRenderer {
     if (!this.#closing) {
       this.#closing = (async () => {
         await Promise.allSettled([...this.#inFlight]);
-        await this.#session.release();
+        await this.#backend.close();
         log.debug({ avatar: this.avatarId }, 'renderer closed');
       })();
     }
     return this.#closing;
-  }
-}
-
-/** The reference's I420, by the same conversion the render graph uses (so the pasted box matches around it). */
-async function convertReference(avatar: EnrolledAvatar): Promise<Uint8Array> {
-  const { width: W, height: H, reference } = avatar;
-  const planar = new Float32Array(3 * W * H);
-  for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) planar[c * W * H + i] = reference[3 * i + c]!;
-  const session = await ort.InferenceSession.create(buildConvertGraph(W, H), { ...SESSION_OPTIONS, intraOpNumThreads: 1 });
-  try {
-    const out = await session.run({ image: new ort.Tensor('float32', planar, [1, 3, H, W]) });
-    const i420 = out[RENDER_OUTPUT_I420]?.data;
-    if (!(i420 instanceof Uint8Array)) throw new Error('conversion graph returned unexpected outputs');
-    return i420;
-  } finally {
-    await session.release();
   }
 }
