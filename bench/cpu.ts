@@ -58,13 +58,19 @@ try {
       await sleep(Math.max(0, t0 + (k + 1) * 100 - Date.now()));
     }
   })();
+  const sessionInfo = async (): Promise<Record<string, unknown>> =>
+    (await (await fetch(`${base}/api/sessions/${s.sessionId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Record<string, unknown>;
+  const renderCpuS = (i: Record<string, unknown>): number => Number((i.render as { cpuS?: number } | null)?.cpuS ?? NaN);
   await sleep(3_000);
+  const render0 = renderCpuS(await sessionInfo());
   const busy0 = treeCpu(child.pid!);
   await sleep(windowS * 1000);
   const busy = diff(busy0, treeCpu(child.pid!));
+  const info = await sessionInfo();
   stop.stop = true;
   await feeding;
-  const info = (await (await fetch(`${base}/api/sessions/${s.sessionId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Record<string, unknown>;
+  // The render worker thread's own CPU over the window (it reports /proc/thread-self/schedstat with each frame).
+  const renderS = renderCpuS(info) - render0;
   ingest.close();
   await page.close();
 
@@ -102,8 +108,11 @@ try {
     idleServerCpuS: idle,
     busyServerCpuS: busy,
     session: { cpuS: sessionCpuS, cores: sessionCoreFraction, scheduler: info.scheduler, lateFrames: info.lateFrames },
+    // The issue's "render + encode": the render thread and the session's ffmpeg, without mediasoup, Opus, director.
+    renderPlusEncode: { renderCpuS: renderS, ffmpegCpuS: busy.ffmpeg ?? NaN, cores: (renderS + (busy.ffmpeg ?? NaN)) / windowS },
     bareEncode: { frames: n, cpuS: bareCpuS, rtimeS: Number(m[3]), cores: bareCoreFraction, args: ['ffmpeg', '-benchmark', ...args].join(' ') },
     ratioSessionToBareEncode: sessionCoreFraction / bareCoreFraction,
+    ratioRenderPlusEncodeToBareEncode: (renderS + (busy.ffmpeg ?? NaN)) / windowS / bareCoreFraction,
   });
   writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));

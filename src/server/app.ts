@@ -180,6 +180,7 @@ export class FacecastServer {
           createdAt: session.createdAt.toISOString(),
           hasPublisher: session.room.hasPublisher,
           ...session.details(),
+          render: this.sessions.renderStats(session.options.avatarId),
         });
       } catch (err) {
         sendError(res, s, err);

@@ -72,6 +72,13 @@ export class SessionManager {
     return [...this.#loaded.keys()];
   }
 
+  /** The avatar's renderer: where it runs, its CPU time so far, and how many sessions share it; null if not loaded. */
+  renderStats(avatarId: string): { thread: 'worker' | 'main'; cpuS: number | null; sessions: number } | null {
+    const entry = this.#loaded.get(avatarId);
+    if (!entry) return null;
+    return { thread: entry.renderer.thread, cpuS: entry.renderer.cpuSeconds, sessions: entry.users };
+  }
+
   get size(): number {
     return this.#sessions.size;
   }

@@ -1,6 +1,7 @@
 // A RenderCore in its own worker thread, so that onnxruntime's blocking run() never stalls the main thread's
 // pacer, media and sockets. Frames come back as transferred buffers (no copy). This file is also the worker's
 // entry: loaded in a worker made here, it serves render requests one at a time.
+import { readFileSync } from 'node:fs';
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { moduleLogger } from '../../log.ts';
 import { startModuleWorker } from '../../util/ts-worker.ts';
@@ -19,7 +20,7 @@ type ToThread =
   | { type: 'close' };
 type FromThread =
   | { type: 'ready'; restI420: Uint8Array }
-  | { type: 'frame'; id: number; i420: Uint8Array; rgb?: Uint8Array }
+  | { type: 'frame'; id: number; i420: Uint8Array; rgb?: Uint8Array; cpuS: number | null }
   | { type: 'error'; id: number; message: string };
 
 interface Pending {
@@ -37,6 +38,8 @@ export class RenderThread {
   readonly #pending: Map<number, Pending>;
   #nextId = 1;
   #failure: RenderThreadError | null = null;
+  /** The worker thread's own CPU time as of its last frame (null where /proc cannot tell). */
+  cpuSeconds: number | null = null;
   #closing: Promise<void> | undefined;
 
   private constructor(worker: Worker, restI420: Uint8Array, pending: Map<number, Pending>) {
@@ -50,6 +53,7 @@ export class RenderThread {
     const worker = startModuleWorker(import.meta.url, { workerData: { [MARKER]: true } });
     const pending = new Map<number, Pending>();
     let thread: RenderThread | null = null;
+    let cpuS: number | null = null;
     const fail = (err: RenderThreadError): void => {
       if (thread && !thread.#failure) thread.#failure = err;
       const all = [...pending.values()];
@@ -62,7 +66,11 @@ export class RenderThread {
         const p = pending.get(m.id);
         if (!p) return;
         pending.delete(m.id);
-        if (m.type === 'frame') p.resolve(m.rgb ? { i420: m.i420, rgb: m.rgb } : { i420: m.i420 });
+        if (m.type === 'frame') {
+          cpuS = m.cpuS;
+          if (thread) thread.cpuSeconds = cpuS;
+          p.resolve(m.rgb ? { i420: m.i420, rgb: m.rgb } : { i420: m.i420 });
+        }
         else if (m.id === 0) reject(new RenderThreadError(`render worker could not start: ${m.message}`));
         else p.reject(new Error(m.message));
       });
@@ -117,6 +125,15 @@ export class RenderThread {
 }
 
 // --- the worker side ---------------------------------------------------------------------------------------
+/** This thread's CPU time: the first field of /proc/thread-self/schedstat (ns on CPU); null off Linux. */
+function threadCpuSeconds(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return null;
+  }
+}
+
 function serveInWorker(): void {
   const port = parentPort;
   if (!port) return;
@@ -137,7 +154,7 @@ function serveInWorker(): void {
         try {
           if (!core) throw new Error('render worker has no session');
           const f = await core.render(m.input, m.offsets, m.rgb);
-          send({ type: 'frame', id: m.id, ...f }, f.rgb ? [f.i420.buffer as ArrayBuffer, f.rgb.buffer as ArrayBuffer] : [f.i420.buffer as ArrayBuffer]);
+          send({ type: 'frame', id: m.id, ...f, cpuS: threadCpuSeconds() }, f.rgb ? [f.i420.buffer as ArrayBuffer, f.rgb.buffer as ArrayBuffer] : [f.i420.buffer as ArrayBuffer]);
         } catch (err) {
           send({ type: 'error', id: m.id, message: err instanceof Error ? err.message : String(err) });
         }

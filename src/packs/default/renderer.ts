@@ -35,6 +35,7 @@ export interface I420Frame {
 
 interface Backend {
   readonly restI420: Uint8Array;
+  readonly cpuSeconds: number | null;
   render(input: Float32Array, offsets: BigInt64Array, rgb: boolean): Promise<CoreFrame>;
   close(): Promise<void>;
 }
@@ -89,13 +90,18 @@ export class DefaultRenderer {
       backend = await RenderThread.start(init);
     } else {
       const core = await RenderCore.create(init);
-      backend = { restI420: core.restI420, render: (i, o, rgb) => core.render(i, o, rgb), close: () => core.release() };
+      backend = { restI420: core.restI420, cpuSeconds: null, render: (i, o, rgb) => core.render(i, o, rgb), close: () => core.release() };
     }
     log.debug(
       { avatar: avatar.id, threads, thread, modelBytes, renderBox: avatar.basis.renderBox, buildMs: Math.round(t1 - t0), sessionMs: Math.round(performance.now() - t1) },
       'renderer created',
     );
     return new DefaultRenderer(avatar, backend, thread);
+  }
+
+  /** CPU seconds the render thread has used, as of its last frame: null on the caller's thread ('main'). */
+  get cpuSeconds(): number | null {
+    return this.#backend.cpuSeconds;
   }
 
   get closed(): boolean {
