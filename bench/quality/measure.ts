@@ -8,6 +8,11 @@ export interface FrameFace {
   readonly tUs: number;
   readonly landmarks: Float32Array | null;
   readonly descriptor: Float32Array | null;
+  /**
+   * Identity samples: how open the eyes look from their pixels (test/support eyesOpenFraction, over the frame's own
+   * landmarks, or the nearest frame's, or the portrait's), as a fraction of the portrait's own.
+   */
+  readonly eyesOpen?: number;
 }
 
 export const TARGETS = Object.freeze({
@@ -154,11 +159,18 @@ export function eyeOpenness(L: Float32Array): number {
 
 /** Below this eye openness a frame is mid-blink: face-api's descriptor is not an identity measure there. */
 export const BLINK_EAR = 0.18;
+/**
+ * Below this share of the portrait's open-eye pixels a frame is mid-blink. face-api's eye points barely move on a
+ * closed eye (and on a soft photo it may find no face at all with the eyes shut), so pixels decide first.
+ */
+export const BLINK_OPEN_FRACTION = 0.5;
 
 export interface IdentityMeasure {
   readonly samples: number;
   /** Sampled frames where no face was found at all (either detector). */
   readonly missed: number;
+  /** Their frame indices. */
+  readonly missedAt: readonly number[];
   /** Sampled frames with the eyes closed (a blink), left out of mean and max. */
   readonly blinks: number;
   readonly mean: number;
@@ -168,14 +180,19 @@ export interface IdentityMeasure {
 }
 
 export function measureIdentity(faces: readonly FrameFace[], reference: Float32Array): IdentityMeasure {
+  const blink = (f: FrameFace): boolean =>
+    f.eyesOpen !== undefined ? f.eyesOpen < BLINK_OPEN_FRACTION : f.landmarks !== null && eyeOpenness(f.landmarks) < BLINK_EAR;
   const found = faces.filter((f) => f.descriptor && f.landmarks);
-  const open = found.filter((f) => eyeOpenness(f.landmarks!) >= BLINK_EAR);
+  const open = found.filter((f) => !blink(f));
   const d = open.map((f) => descriptorDistance(f.descriptor!, reference));
   const all = found.map((f) => descriptorDistance(f.descriptor!, reference));
+  // A sample with no face found is a miss, unless its eyes are shut (then it is a blink, like the others).
+  const missed = faces.filter((f) => !(f.descriptor && f.landmarks) && !blink(f));
   return {
     samples: faces.length,
-    missed: faces.length - found.length,
-    blinks: found.length - open.length,
+    missed: missed.length,
+    missedAt: missed.map((f) => f.index),
+    blinks: faces.filter(blink).length,
     mean: mean(d),
     max: d.length ? Math.max(...d) : Number.NaN,
     maxWithBlinks: all.length ? Math.max(...all) : Number.NaN,

@@ -2,14 +2,12 @@
 // Controls: 'frozen' (neutral coefficients every frame), 'random' (random mouth coefficients every frame),
 // 'misaligned' (the real cascade driven by the audio delayed 300 ms, measured against the original audio).
 import { createHash } from 'node:crypto';
-import { Chunker } from '../../src/audio/chunker.ts';
-import { MouthFeatureTrack } from '../../src/audio/mouth-features.ts';
 import { renderOffline } from '../../src/cascade/offline.ts';
-import { CascadeScheduler } from '../../src/cascade/scheduler.ts';
-import type { PackStages, RenderOutput } from '../../src/cascade/types.ts';
+import type { RenderOutput } from '../../src/cascade/types.ts';
 import { FRAME_US, PIPELINE_SAMPLE_RATE } from '../../src/media/types.ts';
 import { createDefaultStages } from '../../src/packs/default/cascade-stages.ts';
 import { DefaultRenderer, coefficientVector, detectFaces, type DetectedFace, type FaceDetector } from '../../src/packs/default/index.ts';
+import { eyesOpenFraction } from '../../test/support/face-measures.ts';
 import { i420ToRgb, thumbnail } from './frames.ts';
 import { aperture, type Calibration, type FrameFace } from './measure.ts';
 
@@ -34,6 +32,16 @@ export interface RenderClipOptions {
   readonly thumbRegion?: { x: number; y: number; size: number };
   readonly seed?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The portrait's landmarks and eyesOpenFraction: identity samples report their eyes' openness against it. */
+  readonly restLandmarks?: Float32Array;
+  readonly restEyesOpen?: number;
+}
+
+/** Landmarks of the frame nearest to n (within 2 frames) that has them. */
+function nearestLandmarks(faces: readonly FrameFace[], n: number): Float32Array | undefined {
+  let best: FrameFace | undefined;
+  for (const f of faces) if (f.landmarks && Math.abs(f.index - n) <= 2 && (!best || Math.abs(f.index - n) < Math.abs(best.index - n))) best = f;
+  return best?.landmarks ?? undefined;
 }
 
 export interface RenderedClip {
@@ -46,22 +54,6 @@ export interface RenderedClip {
 }
 
 /** The offline cascade with a mouth track that also knows the text (renderOffline has no text input). */
-async function renderWithText(stages: PackStages, audio: Int16Array, text: string, onFrame: (f: RenderOutput, n: number) => Promise<void>): Promise<void> {
-  const mouth = new MouthFeatureTrack({ historyHops: Number.MAX_SAFE_INTEGER });
-  mouth.visemes.addText(text, 0);
-  const chunker = new Chunker(0, 0);
-  for (const c of [...chunker.push(audio), ...chunker.flush()]) mouth.push(c);
-  const total = Math.max(1, Math.ceil((audio.length * 1e6) / PIPELINE_SAMPLE_RATE / FRAME_US));
-  mouth.coverSilenceUntil(total * FRAME_US + 1_000_000);
-  const scheduler = new CascadeScheduler(stages, mouth, { aheadFrames: 8, nowUs: () => 0 });
-  scheduler.start(0);
-  try {
-    for (let n = 0; n < total; n++) await onFrame((await scheduler.takeWhenReady(n)).frame, n);
-  } finally {
-    await scheduler.close();
-  }
-}
-
 export async function renderClip(o: RenderClipOptions): Promise<RenderedClip> {
   const { renderer, audio } = o;
   const W = renderer.width;
@@ -102,7 +94,10 @@ export async function renderClip(o: RenderClipOptions): Promise<RenderedClip> {
     if (wantThumb) thumbs.set(n, await thumbnail(rgb, W, H, o.thumb!, o.thumbRegion));
     if (wantId) {
       const found = await detect(rgb, 'ssd');
-      identity.push({ index: n, tUs, landmarks: found?.landmarks ?? null, descriptor: found?.descriptor ?? null });
+      // The eyes' pixels, where the face is: its own landmarks, else the nearest frame's, else the portrait's.
+      const near = found?.landmarks ?? nearestLandmarks(faces, n) ?? o.restLandmarks;
+      const eyesOpen = near && o.restEyesOpen ? eyesOpenFraction(rgb, W, near) / o.restEyesOpen : undefined;
+      identity.push({ index: n, tUs, landmarks: found?.landmarks ?? null, descriptor: found?.descriptor ?? null, eyesOpen });
     }
     detectMs += performance.now() - t;
   };
@@ -117,7 +112,7 @@ export async function renderClip(o: RenderClipOptions): Promise<RenderedClip> {
     await renderOffline({ stages: createDefaultStages(renderer, { seed: o.seed }), audio: driving, onFrame });
   } else if (o.drive === 'text') {
     if (!o.text) throw new Error("the 'text' drive needs the text");
-    await renderWithText(createDefaultStages(renderer, { seed: o.seed }), audio, o.text, onFrame);
+    await renderOffline({ stages: createDefaultStages(renderer, { seed: o.seed }), audio, text: o.text, onFrame });
   } else {
     let seed = o.seed ?? 7;
     const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;

@@ -13,6 +13,7 @@ import { FRAME_US, PIPELINE_SAMPLE_RATE } from '../../src/media/types.ts';
 import { DefaultRenderer, enrollPortrait } from '../../src/packs/default/index.ts';
 import { machine } from '../machine.ts';
 import { contactSheet, type SheetTile } from './frames.ts';
+import { eyesOpenFraction } from '../../test/support/face-measures.ts';
 import { TARGETS, aperture, failures, measureClip, measureIdentity, measureVisemes, mouthWidth, type FrameFace, type RefPhone } from './measure.ts';
 import { PORTRAIT_NAMES, loadPortrait } from './portraits.ts';
 import { calibrate, renderClip, type Drive, type RenderedClip } from './render-clip.ts';
@@ -103,7 +104,7 @@ function summarize(portrait: string, voice: VoiceName, drive: Drive, out: Render
     apertureP50: round(m.apertureP50),
     apertureP90: round(m.apertureP90),
     closedThreshold: round(m.closedThreshold),
-    identity: id ? { samples: id.samples, missed: id.missed, blinks: id.blinks, mean: round(id.mean), max: round(id.max), maxWithBlinks: round(id.maxWithBlinks) } : null,
+    identity: id ? { samples: id.samples, missed: id.missed, missedAt: id.missedAt, blinks: id.blinks, mean: round(id.mean), max: round(id.max), maxWithBlinks: round(id.maxWithBlinks) } : null,
     visemes: { bilabials: v.bilabials, bilabialClosed: round(v.bilabialClosed), spreadMinusRound: round(v.spreadMinusRound, 4) },
     renderS: round(out.renderS, 1),
     detectS: round(out.detectS, 1),
@@ -134,6 +135,7 @@ for (const name of portraits) {
   const renderer = await DefaultRenderer.create(avatar, { intraOpThreads: 1 });
   try {
     const calib = await calibrate(renderer);
+    const rest = { restLandmarks: avatar.landmarks, restEyesOpen: eyesOpenFraction(avatar.reference, avatar.width, avatar.landmarks) };
     say(`${name}: enrolled ${avatar.id}; aperture neutral ${calib.neutral.toFixed(3)}, jawOpen=1 ${calib.open.toFixed(3)}`);
     const row: SheetTile[] = [];
     const textTiles: SheetTile[] = [];
@@ -145,7 +147,7 @@ for (const name of portraits) {
       const d = voiceData.get(voice)!;
       const thumbs = thumbFrames(d);
       for (const drive of ['real', 'text'] as const) {
-        const out = await renderClip({ renderer, audio: d.clip.samples, drive, text: d.clip.text, every: 1, identityAt: (n) => n % 15 === 7, thumbAt: (n) => thumbs.has(n), thumb: THUMB, thumbRegion });
+        const out = await renderClip({ renderer, audio: d.clip.samples, drive, text: d.clip.text, every: 1, identityAt: (n) => n % 15 === 7, ...rest, thumbAt: (n) => thumbs.has(n), thumb: THUMB, thumbRegion });
         const res = summarize(name, voice, drive, out, d, calib, avatar.descriptor);
         clips.push(res);
         say(`  ${voice} ${drive}: r ${res.r} lag ${res.lagMs} ms, closed ${res.closedFraction}, jitter ${res.jitterPx} px, identity ${JSON.stringify(res.identity)}, visemes ${JSON.stringify(res.visemes)} ${res.pass ? 'PASS' : `FAIL ${JSON.stringify(res.failures)}`}`);
@@ -166,7 +168,7 @@ for (const name of portraits) {
       }
       if (args.controls && name === portraits[0] && vi === 0) {
         for (const drive of ['frozen', 'random', 'misaligned'] as const) {
-          const out = await renderClip({ renderer, audio: d.clip.samples, drive, every: 1, identityAt: (n) => n % 15 === 7 });
+          const out = await renderClip({ renderer, audio: d.clip.samples, drive, every: 1, identityAt: (n) => n % 15 === 7, ...rest });
           const res = summarize(name, voice, drive, out, d, calib, avatar.descriptor);
           controls.push(res);
           say(`  control ${drive}: r ${res.r} lag ${res.lagMs} ms, closed ${res.closedFraction}, jitter ${res.jitterPx} px ${res.pass ? 'PASSES (bad)' : `fails as it should: ${JSON.stringify(res.failures)}`}`);
@@ -185,7 +187,7 @@ for (const name of portraits) {
       const lastStart = (longMinutes - 1) * perMinute;
       const at = (n: number) => (n < perMinute || n >= lastStart) && n % 75 === 37;
       say(`  long stream: ${longMinutes} min of looped ${voices[0]} speech...`);
-      const out = await renderClip({ renderer, audio, drive: 'real', every: 0, identityAt: at, onProgress: (k, n) => k % 3000 === 0 && say(`    ${k}/${n} frames`) });
+      const out = await renderClip({ renderer, audio, drive: 'real', every: 0, identityAt: at, ...rest, onProgress: (k, n) => k % 3000 === 0 && say(`    ${k}/${n} frames`) });
       const first = measureIdentity(out.identity.filter((f) => f.index < perMinute), avatar.descriptor);
       const last = measureIdentity(out.identity.filter((f) => f.index >= lastStart), avatar.descriptor);
       const noWorse = last.missed <= 1 && last.mean <= first.mean + 0.02 && last.max <= TARGETS.identity;

@@ -14,6 +14,7 @@ import {
   type DetectedFace,
   type EnrolledAvatar,
 } from '../../src/packs/default/index.ts';
+import { openEyeFraction } from '../support/face-measures.ts';
 
 let cacheDir: string;
 let avatar: EnrolledAvatar;
@@ -51,30 +52,6 @@ const mean = (l: Float32Array, idx: number[], axis: 'x' | 'y'): number => idx.re
  * Inside the eye polygon face-api finds on the frame: the share of pixels that look like an open eye, the white
  * (bright, unsaturated) or the iris and pupil (dark). A closed lid is skin and a thin lash line.
  */
-function openEyePixels(rgb: Uint8Array, l: Float32Array, o: number): number {
-  const pts = [0, 1, 2, 3, 4, 5].map((k) => P(l, o + k));
-  let n = 0;
-  let eye = 0;
-  for (let y = Math.floor(Math.min(...pts.map((p) => p.y))); y <= Math.ceil(Math.max(...pts.map((p) => p.y))); y++) {
-    for (let x = Math.floor(Math.min(...pts.map((p) => p.x))); x <= Math.ceil(Math.max(...pts.map((p) => p.x))); x++) {
-      let inside = false;
-      for (let i = 0, j = 5; i < 6; j = i++) {
-        const a = pts[i]!;
-        const b = pts[j]!;
-        if (a.y > y !== b.y > y && x < ((b.x - a.x) * (y - a.y)) / (b.y - a.y) + a.x) inside = !inside;
-      }
-      if (!inside) continue;
-      const k = 3 * (y * 512 + x);
-      const [r, g, b] = [rgb[k]!, rgb[k + 1]!, rgb[k + 2]!];
-      const luma = 0.299 * r + 0.587 * g + 0.114 * b;
-      const sat = (Math.max(r, g, b) - Math.min(r, g, b)) / Math.max(1, r, g, b);
-      n++;
-      if ((sat < 0.2 && luma > 150) || luma < 90) eye++;
-    }
-  }
-  return eye / Math.max(1, n);
-}
-
 function meanAbsDiff(a: Uint8Array, b: Uint8Array, r: { x0: number; y0: number; x1: number; y1: number }): number {
   let sum = 0;
   let n = 0;
@@ -95,7 +72,7 @@ function descriptorDistance(a: Float32Array, b: Float32Array): number {
 
 describe('default pack motions, as face-api sees them', () => {
   it('blinkLeft and blinkRight close one eye each (the open-eye pixels inside the eye nearly vanish)', async () => {
-    const restOpen = { left: openEyePixels(rest.rgb, rest.face.landmarks, 42), right: openEyePixels(rest.rgb, rest.face.landmarks, 36) };
+    const restOpen = { left: openEyeFraction(rest.rgb, 512, rest.face.landmarks, 42), right: openEyeFraction(rest.rgb, 512, rest.face.landmarks, 36) };
     expect(restOpen.left).toBeGreaterThan(0.4);
     expect(restOpen.right).toBeGreaterThan(0.4);
     for (const [coefficient, closed, open] of [
@@ -105,10 +82,10 @@ describe('default pack motions, as face-api sees them', () => {
       const { rgb, face } = await look({ [coefficient]: 1 });
       const l = face.landmarks;
       const before = closed === 42 ? restOpen.left : restOpen.right;
-      const after = openEyePixels(rgb, l, closed);
+      const after = openEyeFraction(rgb, 512, l, closed);
       expect(after).toBeLessThan(0.3 * before);
       // The other eye stays open.
-      expect(openEyePixels(rgb, l, open)).toBeGreaterThan(0.75 * (open === 42 ? restOpen.left : restOpen.right));
+      expect(openEyeFraction(rgb, 512, l, open)).toBeGreaterThan(0.75 * (open === 42 ? restOpen.left : restOpen.right));
       // face-api's own eye aspect ratio falls too, if far less: its landmark model keeps an open-eye shape even for
       // an eye painted out with skin (0.30 -> 0.25 on this portrait), so it cannot fall by half.
       expect(ear(l, closed)).toBeLessThan(0.97 * ear(rest.face.landmarks, closed));

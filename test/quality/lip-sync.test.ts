@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eyesOpenFraction } from '../support/face-measures.ts';
 import { failures, measureClip, measureIdentity, type Calibration, type ClipMeasure, type IdentityMeasure } from '../../bench/quality/measure.ts';
 import { calibrate, renderClip, type Drive } from '../../bench/quality/render-clip.ts';
 import { speechClip, type SpeechClip } from '../../bench/quality/speech.ts';
@@ -19,7 +20,7 @@ let clip: SpeechClip;
 const results = new Map<Drive, { m: ClipMeasure; id: IdentityMeasure; fails: string[] }>();
 
 async function measure(drive: Drive) {
-  const out = await renderClip({ renderer, audio: clip.samples, drive, every: 1, identityAt: (n) => n % 40 === 20 });
+  const out = await renderClip({ renderer, audio: clip.samples, drive, every: 1, identityAt: (n) => n % 40 === 20, restLandmarks: avatar.landmarks, restEyesOpen: eyesOpenFraction(avatar.reference, avatar.width, avatar.landmarks) });
   const m = measureClip(out.faces, clip.samples, calib);
   const id = measureIdentity(out.identity, avatar.descriptor);
   const fails = failures(m, id);

@@ -51,6 +51,20 @@ describe('quality measures', () => {
     expect(id.maxWithBlinks).toBeCloseTo(0.5, 5);
   });
 
+  it('eye pixels decide blinks first: a shut eye with open-looking landmarks, and a shut eye with no face found', () => {
+    const ref = Float32Array.of(0, 0);
+    const frames: FrameFace[] = [
+      { index: 0, tUs: 0, landmarks: face(0), descriptor: Float32Array.of(0.2, 0), eyesOpen: 1.05 },
+      { index: 1, tUs: 40_000, landmarks: face(0), descriptor: Float32Array.of(0.45, 0), eyesOpen: 0.3 },
+      { index: 2, tUs: 80_000, landmarks: null, descriptor: null, eyesOpen: 0.2 },
+      { index: 3, tUs: 120_000, landmarks: null, descriptor: null, eyesOpen: 0.9 },
+    ];
+    const id = measureIdentity(frames, ref);
+    expect(id).toMatchObject({ samples: 4, missed: 1, missedAt: [3], blinks: 2 });
+    expect(id.max).toBeCloseTo(0.2, 5);
+    expect(id.maxWithBlinks).toBeCloseTo(0.45, 5);
+  });
+
   it('lip jitter counts lip motion, and head motion only when asked to', () => {
     const still: [Float32Array, Float32Array] = [face(0), face(0)];
     const moved: [Float32Array, Float32Array] = [face(0), face(0, 80, 2)];

@@ -49,3 +49,43 @@ export function std(x: readonly number[]): number {
   const m = x.reduce((a, b) => a + b, 0) / x.length;
   return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / x.length);
 }
+
+/**
+ * How open one eye looks, from pixels: the share of the eye outline (landmarks o..o+5: 36 the image-left eye, 42
+ * the other) that is white of the eye or dark iris/lashes rather than skin (`dark`: iris, pupil and lashes only).
+ * face-api's own eye points barely move when an eye closes, so a blink is told by this instead. A pale lid can
+ * pass for the white of the eye; the iris cannot, so `dark` separates a closed eye better on fair skin.
+ */
+export function openEyeFraction(rgb: Uint8Array, width: number, l: Float32Array, o: number, dark = false): number {
+  const pts = [0, 1, 2, 3, 4, 5].map((k) => ({ x: l[2 * (o + k)]!, y: l[2 * (o + k) + 1]! }));
+  const height = rgb.length / 3 / width;
+  let n = 0;
+  let eye = 0;
+  const y0 = Math.max(0, Math.floor(Math.min(...pts.map((p) => p.y))));
+  const y1 = Math.min(height - 1, Math.ceil(Math.max(...pts.map((p) => p.y))));
+  const x0 = Math.max(0, Math.floor(Math.min(...pts.map((p) => p.x))));
+  const x1 = Math.min(width - 1, Math.ceil(Math.max(...pts.map((p) => p.x))));
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      let inside = false;
+      for (let i = 0, j = 5; i < 6; j = i++) {
+        const a = pts[i]!;
+        const b = pts[j]!;
+        if (a.y > y !== b.y > y && x < ((b.x - a.x) * (y - a.y)) / (b.y - a.y) + a.x) inside = !inside;
+      }
+      if (!inside) continue;
+      const k = 3 * (y * width + x);
+      const [r, g, b] = [rgb[k]!, rgb[k + 1]!, rgb[k + 2]!];
+      const luma = 0.299 * r + 0.587 * g + 0.114 * b;
+      const sat = (Math.max(r, g, b) - Math.min(r, g, b)) / Math.max(1, r, g, b);
+      n++;
+      if (luma < 90 || (!dark && sat < 0.2 && luma > 150)) eye++;
+    }
+  }
+  return eye / Math.max(1, n);
+}
+
+/** Both eyes' dark (iris, pupil, lashes) openEyeFraction, averaged: compare a frame's with the portrait's. */
+export function eyesOpenFraction(rgb: Uint8Array, width: number, l: Float32Array): number {
+  return (openEyeFraction(rgb, width, l, 36, true) + openEyeFraction(rgb, width, l, 42, true)) / 2;
+}
