@@ -18,14 +18,19 @@ export interface PacerStats {
   /** Ticks that fired more than one tick late (event loop stalls). */
   lateTicks: number;
   maxLateUs: number;
+  /** Lateness of the last 500 ticks (10 s), 95th percentile: how steadily packets leave (receivers buffer for it). */
+  recentLateP95Us: number;
 }
+
+const RECENT_TICKS = 500;
 
 export class FramePacer {
   readonly #clock: MediaClock;
   readonly #outputDelayUs: number;
   readonly #sink: PacerSink;
   readonly #abort = new AbortController();
-  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0 };
+  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0, recentLateP95Us: 0 };
+  readonly #recentLate = new Float64Array(RECENT_TICKS);
   #task: Promise<void> | null = null;
   #tick = 0;
 
@@ -36,6 +41,11 @@ export class FramePacer {
   }
 
   get stats(): Readonly<PacerStats> {
+    const n = Math.min(this.#stats.ticks, RECENT_TICKS);
+    if (n > 0) {
+      const sorted = this.#recentLate.slice(0, n).sort();
+      this.#stats.recentLateP95Us = Math.round(sorted[Math.min(n - 1, Math.floor(0.95 * n))]!);
+    }
     return this.#stats;
   }
 
@@ -64,6 +74,7 @@ export class FramePacer {
       this.#stats.ticks++;
       if (lateUs > TICK_US) this.#stats.lateTicks++;
       this.#stats.maxLateUs = Math.max(this.#stats.maxLateUs, lateUs);
+      this.#recentLate[this.#stats.ticks % RECENT_TICKS] = lateUs;
       try {
         this.#sink.onTick(this.#tick, lateUs);
       } catch (err) {

@@ -109,6 +109,11 @@ describe('TTS ingest over WebSocket', () => {
     const finished = await c.next((m) => m.type === 'playback_finished');
     await sending;
     const rec = await recording;
+    const details = (await (await fetch(`${server.base}/api/sessions/${s.sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as {
+      pacer: { recentLateP95Us: number; maxLateUs: number };
+      cutFrames: number;
+      graceFrames: number;
+    };
     page.close().catch(() => undefined);
     c.close();
     expect(finished.interrupted).toBe(true);
@@ -139,7 +144,7 @@ describe('TTS ingest over WebSocket', () => {
     const mouthEnd = Math.max(...moving);
     const around = fw.map((t, i) => ({ t: t - interruptAt, o: opening[i], m: motion[i] })).filter(({ t }) => t > -120 && t < 240);
     console.info(`mouth around the interrupt (ms: opening/motion, threshold ${threshold.toFixed(2)}): ${around.map(({ t, o, m }) => `${t.toFixed(0)}: ${o.toFixed(1)}/${m.toFixed(1)}`).join(', ')}`);
-    console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio; page jitter buffers before it: audio ${buffers.audio?.toFixed(0)} ms, video ${buffers.video?.toFixed(0)} ms)`);
+    console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio; page jitter buffers before it: audio ${buffers.audio?.toFixed(0)} ms, video ${buffers.video?.toFixed(0)} ms; server ticks late p95 ${(details.pacer.recentLateP95Us / 1000).toFixed(1)} ms, max ${(details.pacer.maxLateUs / 1000).toFixed(0)} ms; cut frames ${details.cutFrames}, waited-for frames ${details.graceFrames})`);
     expect(audioActiveBefore).toBe(true);
     expect(percentile(before, 0.9)).toBeGreaterThan(2); // the mouth was really moving (% of the region per frame)
     // The goal (issue "End to end") is 80 ms. The server's part is at most one 20 ms tick for the audio, and for
