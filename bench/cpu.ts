@@ -5,7 +5,7 @@
 // the same audio offline to raw frames and times ffmpeg encoding them with the session's VP8
 // settings, paced at 25 fps (-re). Usage: node --import tsx bench/cpu.ts [--seconds 20]
 import { spawn } from 'node:child_process';
-import { startServerProcess } from './server-process.ts';
+import { startServerProcess } from '../test/support/server-process.ts';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchBrowser } from '../test/support/browser.ts';
 import { mouthBox } from '../test/support/server.ts';
-import { startServerProcess } from './server-process.ts';
+import { startServerProcess } from '../test/support/server-process.ts';
 import { waitLive } from '../test/support/page-api.ts';
 import { mouthOpening, percentile } from '../test/support/signal-analysis.ts';
 import { machine } from './machine.ts';

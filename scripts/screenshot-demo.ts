@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { launchBrowser } from '../test/support/browser.ts';
 import { makeSpeechFixture } from '../test/support/audio-fixtures.ts';
 import { waitLive } from '../test/support/page-api.ts';
-import { startServerProcess } from '../bench/server-process.ts';
+import { startServerProcess } from '../test/support/server-process.ts';
 
 const outDir = resolve(process.argv[2] ?? 'bench/results');
 const fixture = makeSpeechFixture(join(tmpdir(), 'facecast-fixtures'), { leadS: 1, gapS: 1, tailS: 1 });

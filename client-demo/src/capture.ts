@@ -308,3 +308,35 @@ export async function captureAudio(track: MediaStreamTrack, durationMs: number):
     });
   });
 }
+
+// ---- audio level at playout ------------------------------------------------------------
+
+export interface AudioLevelCapture {
+  /** performance.now() of each poll. */
+  t: number[];
+  /** The level of the audio the receiver last played out (0..1, RFC 6464 from the server), or null. */
+  level: (number | null)[];
+}
+
+/**
+ * Polls the receiver's synchronization source every `periodMs`: its audioLevel is that of the last packet played
+ * out to the track (the server writes the level of every chunk), without the delay a WebAudio tap adds.
+ */
+export function captureAudioLevels(receiver: RTCRtpReceiver, durationMs: number, periodMs = 5): Promise<AudioLevelCapture> {
+  if (!(durationMs > 0) || !(periodMs > 0)) throw new Error('captureAudioLevels: durationMs and periodMs must be positive numbers');
+  const out: AudioLevelCapture = { t: [], level: [] };
+  return new Promise((resolve) => {
+    const end = performance.now() + durationMs;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (now >= end) {
+        clearInterval(timer);
+        resolve(out);
+        return;
+      }
+      const src = receiver.getSynchronizationSources()[0];
+      out.t.push(now);
+      out.level.push(src?.audioLevel ?? null);
+    }, periodMs);
+  });
+}

@@ -1,8 +1,10 @@
 // facecast demo page: publisher (default) or viewer (/view), plus window.facecast test hooks.
 import {
   captureAudio,
+  captureAudioLevels,
   captureFrames,
   type AudioCapture,
+  type AudioLevelCapture,
   type CaptureFramesOptions,
   type FrameCapture,
 } from './capture';
@@ -21,6 +23,7 @@ export interface FacecastApi {
   captureFrames(opts: CaptureFramesOptions): Promise<FrameCapture>;
   /** Envelope of the received audio, or of the local microphone with source 'microphone' (latency bench). */
   captureAudio(durationMs: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
+  captureAudioLevels(durationMs: number, periodMs?: number): Promise<AudioLevelCapture>;
 }
 
 declare global {
@@ -169,6 +172,11 @@ function main(): void {
       const track = source === 'microphone' ? client.micTrack : client.audioTrack;
       if (client.state !== 'live' || !track) return Promise.reject(new Error('captureAudio: not live (call start() first)'));
       return captureAudio(track, durationMs);
+    },
+    captureAudioLevels: (durationMs, periodMs) => {
+      const receiver = client.audioReceiver;
+      if (client.state !== 'live' || !receiver) return Promise.reject(new Error('captureAudioLevels: not live (call start() first)'));
+      return captureAudioLevels(receiver, durationMs, periodMs);
     },
   };
 

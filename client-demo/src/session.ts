@@ -87,6 +87,11 @@ export class FacecastClient {
     return this.consumers.find((c) => c.kind === 'audio' && !c.closed)?.track ?? null;
   }
 
+  /** The received audio's RTCRtpReceiver, when live (its sources carry the server's audio level, RFC 6464). */
+  get audioReceiver(): RTCRtpReceiver | null {
+    return this.consumers.find((c) => c.kind === 'audio' && !c.closed)?.rtpReceiver ?? null;
+  }
+
   /** Connects; resolves when live, rejects with the page's error message. Idempotent while connecting/live. */
   start(): Promise<void> {
     if ((this.state === 'connecting' || this.state === 'live') && this.startPromise) return this.startPromise;

@@ -25,12 +25,19 @@ export interface RtpStreamSenderOptions {
   readonly timestampOffset?: number;
   /** Media time between Sender Reports. Default 1 s. */
   readonly senderReportIntervalUs?: number;
+  /**
+   * Opus only: the header extension id negotiated for urn:ietf:params:rtp-hdrext:ssrc-audio-level (RFC 6464);
+   * frames that carry `audioLevelDbov` then carry it in their packet (receivers show it per source).
+   */
+  readonly audioLevelExtensionId?: number;
 }
 
 /** What the sender takes: a Vp8Encoder output frame or an Opus payload fits. */
 export interface EncodedMediaFrame {
   readonly ptsUs: number;
   readonly data: Buffer;
+  /** Audio: the level, 0 (loudest) .. 127 (silence) -dBov, as RFC 6464 writes it. */
+  readonly audioLevelDbov?: number;
 }
 
 export interface RtpStreamSenderStats {

@@ -29,6 +29,7 @@ const optionsSchema = z
     initialSequenceNumber: z.number().int().min(0).max(0xffff).optional(),
     timestampOffset: uint32.optional(),
     senderReportIntervalUs: z.number().int().min(100_000).max(60_000_000).default(1_000_000),
+    audioLevelExtensionId: z.number().int().min(1).max(14).optional(),
   })
   .strict();
 
@@ -53,6 +54,7 @@ export class RtpStreamSender {
       clockRate: o.clockRate ?? (o.codec === 'vp8' ? VP8_CLOCK_RATE : OPUS_CLOCK_RATE),
       initialSequenceNumber: o.initialSequenceNumber ?? randomSequenceNumber(),
       timestampOffset: o.timestampOffset ?? randomUint32(),
+      audioLevelExtensionId: o.audioLevelExtensionId ?? 0, // 0: none
     });
     this.#seq = this.options.initialSequenceNumber;
     this.#packetizer = o.codec === 'vp8' ? new Vp8Packetizer({ maxPayloadSize: o.maxPayloadSize }) : undefined;
@@ -87,6 +89,11 @@ export class RtpStreamSender {
     this.#lastPtsUs = frame.ptsUs;
     const timestamp = this.rtpTimestamp(frame.ptsUs);
     const payloads = this.#packetizer ? this.#packetizer.packetize(frame.data) : [frame.data];
+    const levelId = this.options.audioLevelExtensionId;
+    const level = frame.audioLevelDbov;
+    // RFC 6464: V (voice activity) in the top bit, then the level in -dBov (127 = silence).
+    const extensions =
+      levelId > 0 && level !== undefined ? [{ id: levelId, data: Uint8Array.of((level < 127 ? 0x80 : 0) | Math.max(0, Math.min(127, Math.round(level)))) }] : [];
     let frameBytes = 0;
     payloads.forEach((payload, i) => {
       // VP8: marker ends the frame. Opus: marker starts a talkspurt; our audio is continuous, so only the first packet.
@@ -94,6 +101,7 @@ export class RtpStreamSender {
       const packet = writeRtpPacket(
         { marker, payloadType: this.options.payloadType, sequenceNumber: this.#seq, timestamp, ssrc: this.options.ssrc },
         payload,
+        extensions,
       );
       this.#seq = nextSequenceNumber(this.#seq);
       this.#counts.packets++;

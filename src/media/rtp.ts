@@ -7,7 +7,7 @@ export const RTP_VERSION = 2;
 export const RTP_HEADER_SIZE = 12;
 const TWO_32 = 2 ** 32;
 
-/** What a sender sets; CSRCs, extensions and padding are never written by facecast. */
+/** What a sender sets; CSRCs and padding are never written by facecast (one-byte header extensions may be). */
 export interface RtpHeaderFields {
   readonly marker: boolean;
   /** 0..127 */
@@ -41,19 +41,43 @@ function checkUint(name: string, value: number, max: number): void {
   }
 }
 
-/** Writes a 12-byte RTP header followed by `payload` into a new buffer. */
-export function writeRtpPacket(header: RtpHeaderFields, payload: Uint8Array): Buffer {
+/** One RFC 8285 one-byte header extension element: id 1..14, 1..16 bytes of data. */
+export interface RtpOneByteExtension {
+  readonly id: number;
+  readonly data: Uint8Array;
+}
+
+/** Writes a 12-byte RTP header, the one-byte header extensions if any (RFC 8285), then `payload`, into a new buffer. */
+export function writeRtpPacket(header: RtpHeaderFields, payload: Uint8Array, extensions: readonly RtpOneByteExtension[] = []): Buffer {
   checkUint('payloadType', header.payloadType, 127);
   checkUint('sequenceNumber', header.sequenceNumber, 0xffff);
   checkUint('timestamp', header.timestamp, TWO_32 - 1);
   checkUint('ssrc', header.ssrc, TWO_32 - 1);
-  const buf = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
-  buf[0] = RTP_VERSION << 6; // P=0, X=0, CC=0
+  for (const e of extensions) {
+    checkUint('extension id', e.id, 14);
+    if (e.id < 1 || e.data.length < 1 || e.data.length > 16) throw new RangeError(`RTP one-byte extension ${e.id} with ${e.data.length} bytes is not valid`);
+  }
+  const elements = extensions.reduce((n, e) => n + 1 + e.data.length, 0);
+  const extWords = Math.ceil(elements / 4);
+  const extBytes = extensions.length ? 4 + 4 * extWords : 0;
+  const buf = Buffer.alloc(RTP_HEADER_SIZE + extBytes + payload.length);
+  buf[0] = (RTP_VERSION << 6) | (extensions.length ? 0x10 : 0); // P=0, X, CC=0
   buf[1] = (header.marker ? 0x80 : 0) | header.payloadType;
   buf.writeUInt16BE(header.sequenceNumber, 2);
   buf.writeUInt32BE(header.timestamp, 4);
   buf.writeUInt32BE(header.ssrc, 8);
-  buf.set(payload, RTP_HEADER_SIZE);
+  if (extensions.length) {
+    buf.writeUInt16BE(0xbede, RTP_HEADER_SIZE);
+    buf.writeUInt16BE(extWords, RTP_HEADER_SIZE + 2);
+    let at = RTP_HEADER_SIZE + 4;
+    for (const e of extensions) {
+      buf[at++] = (e.id << 4) | (e.data.length - 1);
+      buf.set(e.data, at);
+      at += e.data.length;
+    }
+    // The rest of the last word stays zero: padding (RFC 8285 §4.2).
+  }
+  buf.set(payload, RTP_HEADER_SIZE + extBytes);
   return buf;
 }
 

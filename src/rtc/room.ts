@@ -6,6 +6,8 @@ import { moduleLogger } from '../log.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
 import { RtcError } from './errors.ts';
 import {
+  AUDIO_LEVEL_EXTENSION_ID,
+  AUDIO_LEVEL_EXTENSION_URI,
   AUDIO_PAYLOAD_TYPE,
   MEDIA_CODECS,
   VIDEO_PAYLOAD_TYPE,
@@ -88,6 +90,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         kind: 'audio',
         rtpParameters: {
           codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PAYLOAD_TYPE, clockRate: 48_000, channels: 2 }],
+          headerExtensions: [{ uri: AUDIO_LEVEL_EXTENSION_URI, id: AUDIO_LEVEL_EXTENSION_ID }],
           encodings: [{ ssrc: ssrcs.audio }],
         },
       });

@@ -36,6 +36,9 @@ export type RoomEvents = {
 
 export const VIDEO_PAYLOAD_TYPE = 101;
 export const AUDIO_PAYLOAD_TYPE = 100;
+/** Header extension id of the egress audio's level (RFC 6464), so viewers see it per source (getSynchronizationSources). */
+export const AUDIO_LEVEL_EXTENSION_ID = 1;
+export const AUDIO_LEVEL_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
 export const MEDIA_CODECS: ms.RtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, channels: 2 },

@@ -7,7 +7,7 @@ import { OpusChunkEncoder } from '../media/opus-rtp.ts';
 import { RtpStreamSender } from '../media/rtp-sender.ts';
 import type { Vp8EncoderError } from '../media/errors.ts';
 import type { AudioChunk } from '../media/types.ts';
-import { AUDIO_PAYLOAD_TYPE, VIDEO_PAYLOAD_TYPE } from '../rtc/types.ts';
+import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_PAYLOAD_TYPE, VIDEO_PAYLOAD_TYPE } from '../rtc/types.ts';
 import type { Room } from '../rtc/room.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
 import { moduleLogger } from '../log.ts';
@@ -51,7 +51,7 @@ export class Egress extends TypedEmitter<EgressEvents> {
     const assrc = room.audioProducer.rtpParameters.encodings?.[0]?.ssrc;
     if (vssrc === undefined || assrc === undefined) throw new Error('egress producers have no SSRC');
     this.#video = new RtpStreamSender({ codec: 'vp8', ssrc: vssrc, payloadType: VIDEO_PAYLOAD_TYPE, anchor, send: (b) => room.sendVideoRtp(b), sendRtcp });
-    this.#audio = new RtpStreamSender({ codec: 'opus', ssrc: assrc, payloadType: AUDIO_PAYLOAD_TYPE, anchor, send: (b) => room.sendAudioRtp(b), sendRtcp });
+    this.#audio = new RtpStreamSender({ codec: 'opus', ssrc: assrc, payloadType: AUDIO_PAYLOAD_TYPE, audioLevelExtensionId: AUDIO_LEVEL_EXTENSION_ID, anchor, send: (b) => room.sendAudioRtp(b), sendRtcp });
     this.#encoder.on('error', (err) => {
       if (!this.#closed) this.emit('error', err);
     });

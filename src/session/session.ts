@@ -90,6 +90,8 @@ export class AvatarSession implements TtsTarget {
   /** Extra frames sent at an interrupt's cut, between two frame slots. */
   #cutFrames = 0;
   #lastVideoPtsUs = -1;
+  /** The last interrupt: when it came (media clock) and how long until silence and a closed mouth left the server. */
+  #lastInterrupt: { atUs: number; cutUs: number; audioCutMs: number | null; mouthCutMs: number | null } | null = null;
   /** The last few late frames, for diagnosis in the API (bounded ring). */
   readonly #lateLog: { frame: number; atMs: number; coveredMs: number; nextToRender: number; queued: number }[] = [];
   #lastLatencyUs = 0;
@@ -205,6 +207,7 @@ export class AvatarSession implements TtsTarget {
       declaredLatencyMs: this.declaredLatencyUs / 1000,
       outputDelayMs: this.options.outputDelayUs / 1000,
       director: this.director.metrics,
+      lastInterrupt: this.#lastInterrupt && { audioCutMs: this.#lastInterrupt.audioCutMs, mouthCutMs: this.#lastInterrupt.mouthCutMs },
     };
   }
 
@@ -269,6 +272,7 @@ export class AvatarSession implements TtsTarget {
     this.#queuedEndUs = 0;
     // The audio stops at the next tick; the mouth closes from the same media time.
     const cutUs = this.#pacer.tick * TICK_US;
+    this.#lastInterrupt = { atUs: this.clock.nowUs(), cutUs, audioCutMs: null, mouthCutMs: null };
     const nextVideoIndex = Math.ceil(this.#pacer.tick / 2);
     this.#mouth.truncate(cutUs); // the visemes' future too
     this.#turnVisemes.interrupt();
@@ -292,6 +296,7 @@ export class AvatarSession implements TtsTarget {
         this.#lastVideoPtsUs = cutUs;
         this.#cutFrames++;
         this.#egress.sendVideo(frame, cutUs);
+        this.#markCut('mouthCutMs', cutUs);
       },
       (err: unknown) => log.warn({ err, session: this.id }, 'interrupt frame not rendered'),
     );
@@ -381,12 +386,21 @@ export class AvatarSession implements TtsTarget {
     this.#lastFrame = frame;
     this.#lastVideoPtsUs = index * FRAME_US;
     this.#egress.sendVideo(frame, index * FRAME_US);
+    if (scheduled) this.#markCut('mouthCutMs', index * FRAME_US);
+  }
+
+  /** The first audio (or fresh video) at or after the last interrupt's cut left now: record how long that took. */
+  #markCut(what: 'audioCutMs' | 'mouthCutMs', ptsUs: number): void {
+    const cut = this.#lastInterrupt;
+    if (!cut || cut[what] !== null || ptsUs < cut.cutUs) return;
+    cut[what] = (this.clock.nowUs() - cut.atUs) / 1000;
   }
 
   #audioTick(ptsUs: number, nowUs: number): void {
     const entry = this.#playout.take(ptsUs);
     const chunk: AudioChunk = entry?.chunk ?? { ptsUs, samples: this.#silence, epoch: this.#epoch };
     this.#egress.sendAudio({ ...chunk, ptsUs });
+    this.#markCut('audioCutMs', ptsUs);
     if (entry?.segmentId != null) this.#turns.played(entry.segmentId, ptsUs, entry.last, nowUs);
   }
 }

@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { makeSpeechFixture, type SpeechFixture } from '../support/audio-fixtures.ts';
 import { launchBrowser, type Browser } from '../support/browser.ts';
-import { ffmpegChildren, mouthBox, startTestServer } from '../support/server.ts';
+import { mouthBox } from '../support/server.ts';
+import { ffmpegChildrenOf, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 import { record, waitLive, type Recording } from '../support/page-api.ts';
 import { measureLipSync } from '../support/lipsync.ts';
 import { bestLagCorrelation, envelope, sampleAt, smooth } from '../support/signal-analysis.ts';
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+// The server runs in its own process: this test's analysis of what the page captured would stall its pacer.
+let server: ServerProcess;
 let browser: Browser;
 /** The viewer gets its own browser: a background tab is not painted, so it would record nothing. */
 let viewerBrowser: Browser;
@@ -20,14 +22,14 @@ let fixture: SpeechFixture;
 
 beforeAll(async () => {
   fixture = makeSpeechFixture(join(tmpdir(), 'facecast-fixtures'), { leadS: 2, gapS: 3, tailS: 1 });
-  server = await startTestServer();
+  server = await startServerProcess();
   [browser, viewerBrowser] = await Promise.all([launchBrowser({ micWav: fixture.wav48 }), launchBrowser()]);
 });
 
 afterAll(async () => {
   await browser?.close();
   await viewerBrowser?.close();
-  await server?.close();
+  await server?.stop();
 });
 
 describe('microphone in a browser -> avatar back over WebRTC', () => {
@@ -52,7 +54,7 @@ describe('microphone in a browser -> avatar back over WebRTC', () => {
     if (process.env.FACECAST_DUMP) (await import('node:fs')).writeFileSync(process.env.FACECAST_DUMP, JSON.stringify({ pubRec, viewRec }));
 
     // One encode per session whatever the number of viewers.
-    expect(await ffmpegChildren()).toBe(1);
+    expect(await ffmpegChildrenOf(server.child.pid!)).toBe(1);
     const sessionId = await publisher.evaluate(() => new URLSearchParams(location.search).get('session') ?? (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
     const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as { viewers: number; hasPublisher: boolean; lateFrames: number; scheduler: unknown; director: unknown };
     console.info(`server: late frames ${info.lateFrames}, scheduler ${JSON.stringify(info.scheduler)}, director ${JSON.stringify(info.director)}`);

@@ -8,6 +8,7 @@ import {
   sequenceDelta,
   writeRtpPacket,
 } from '../../src/media/rtp.ts';
+import { levelDbov } from '../../src/media/opus-rtp.ts';
 
 const base = { marker: true, payloadType: 101, sequenceNumber: 4242, timestamp: 0xdeadbeef, ssrc: 0x12345678 };
 
@@ -24,6 +25,24 @@ describe('RTP header', () => {
     expect(p2.marker).toBe(false);
     expect(p2.payloadType).toBe(0);
     expect(p2.payload.length).toBe(0);
+  });
+
+  it('writes RFC 8285 one-byte header extensions (the audio level) that a parser reads back', () => {
+    const payload = Buffer.from([1, 2, 3]);
+    const pkt = writeRtpPacket(base, payload, [{ id: 1, data: Uint8Array.of(0x80 | 30) }]);
+    expect(pkt.length).toBe(12 + 8 + 3); // header, extension header + one word, payload
+    const p = parseRtpPacket(pkt);
+    expect(p.extension?.profile).toBe(0xbede);
+    expect([...p.extension!.data]).toEqual([0x10, 0x80 | 30, 0, 0]); // id 1, length 1 - 1; V + 30 -dBov; padding
+    expect([...p.payload]).toEqual([1, 2, 3]);
+    expect(() => writeRtpPacket(base, payload, [{ id: 15, data: Uint8Array.of(1) }])).toThrow(RangeError);
+    expect(() => writeRtpPacket(base, payload, [{ id: 2, data: new Uint8Array(17) }])).toThrow(RangeError);
+  });
+
+  it('gives the RFC 6464 level of a chunk in -dBov', () => {
+    expect(levelDbov(new Int16Array(960))).toBe(127);
+    expect(levelDbov(new Int16Array(960).fill(32767))).toBe(0);
+    expect(levelDbov(new Int16Array(960).fill(3277))).toBe(20); // a tenth of full scale
   });
 
   it('wraps the sequence number at 65535', () => {

@@ -13,6 +13,7 @@ interface FacecastHooks {
   stop(): void;
   captureFrames(o: { fps: number; durationMs: number; region?: Region }): Promise<FrameCapture>;
   captureAudio(ms: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
+  captureAudioLevels(ms: number, periodMs?: number): Promise<{ t: number[]; level: (number | null)[] }>;
   /** The overlay's figures (client-demo/src/stats.ts). */
   readonly stats: { audioJitterBufferMs: number | null; videoJitterBufferMs: number | null };
 }
@@ -32,6 +33,8 @@ export async function waitLive(page: Page, timeoutMs = 30_000): Promise<void> {
 export interface Recording {
   frames: FrameCapture;
   audio: AudioCapture;
+  /** The received audio's level as played out (the receiver's source: RFC 6464 levels from the server), every 5 ms. */
+  levels: { t: number[]; level: (number | null)[] };
   /** Video frames decoded by the page during the recording (getVideoPlaybackQuality). */
   decodedFrames: number;
   durationMs: number;
@@ -46,8 +49,12 @@ export async function record(page: Page, region: Region, durationMs: number): Pr
       const video = document.querySelector('video') as HTMLVideoElement;
       const q0 = video.getVideoPlaybackQuality().totalVideoFrames;
       const t0 = performance.now();
-      const [frames, audio] = await Promise.all([window.facecast.captureFrames({ fps: 25, durationMs, region }), window.facecast.captureAudio(durationMs)]);
-      return { frames, audio, decodedFrames: video.getVideoPlaybackQuality().totalVideoFrames - q0, durationMs: performance.now() - t0, timeOrigin: performance.timeOrigin };
+      const [frames, audio, levels] = await Promise.all([
+        window.facecast.captureFrames({ fps: 25, durationMs, region }),
+        window.facecast.captureAudio(durationMs),
+        window.facecast.captureAudioLevels(durationMs),
+      ]);
+      return { frames, audio, levels, decodedFrames: video.getVideoPlaybackQuality().totalVideoFrames - q0, durationMs: performance.now() - t0, timeOrigin: performance.timeOrigin };
     },
     { region, durationMs },
   );

@@ -23,20 +23,3 @@ export async function mouthBox(base: string): Promise<{ x: number; y: number; w:
   const body = (await res.json()) as { avatars: { mouthBox: { x: number; y: number; w: number; h: number } }[] };
   return body.avatars[0].mouthBox;
 }
-
-/** ffmpeg encoders this process has running (one per session, whatever the viewers). */
-export async function ffmpegChildren(): Promise<number> {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  let n = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-      if (m && m[1] === 'ffmpeg' && Number(m[2]) === process.pid) n++;
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return n;
-}

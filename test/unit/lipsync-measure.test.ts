@@ -28,6 +28,7 @@ function recording(mouth: (t: number, env: (t: number) => number) => number): Re
   return {
     frames: { t: frameT, gray, w: 4, h: 4 },
     audio: { t0: 0, sampleRate: 48_000, envelope: times.map(env), times },
+    levels: { t: [], level: [] },
     decodedFrames: 325,
     durationMs: 13_000,
     timeOrigin: 0,

@@ -1,5 +1,5 @@
-// Runs `facecast serve` as its own process, as a user would, so that a benchmark's own
-// work (parsing what the browser captured) never stalls the server's event loop.
+// Runs `facecast serve` as its own process on 127.0.0.1, as a user would, so that a benchmark's or a timing
+// test's own work (parsing what the browser captured) never stalls the server's event loop and its pacer.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ServerProcess {
@@ -9,10 +9,29 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** ffmpeg processes the server runs (its children: one VP8 encoder per session, whatever the viewers). */
+export async function ffmpegChildrenOf(pid: number): Promise<number> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  let n = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${p}/stat`, 'utf8'));
+      if (m && m[1] === 'ffmpeg' && Number(m[2]) === pid) n++;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return n;
+}
+
 export async function startServerProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   // BENCH_SERVER_NODE_ARGS: extra node flags for the server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/facecast.js', 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FACECAST_LOG_LEVEL: 'warn', ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/facecast.js', 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, FACECAST_LOG_LEVEL: 'warn', FACECAST_RTC_LISTEN_IP: '127.0.0.1', ...env },
+  });
   const demo = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
