@@ -24,6 +24,8 @@ export interface FacecastApi {
   /** Envelope of the received audio, or of the local microphone with source 'microphone' (latency bench). */
   captureAudio(durationMs: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
   captureAudioLevels(durationMs: number, periodMs?: number): Promise<AudioLevelCapture>;
+  /** The receivers' inbound-rtp stats (audio, video): jitter buffer delays and targets, as the browser reports them. */
+  receiverStats(): Promise<Record<'audio' | 'video', Record<string, unknown> | null>>;
 }
 
 declare global {
@@ -177,6 +179,14 @@ function main(): void {
       const receiver = client.audioReceiver;
       if (client.state !== 'live' || !receiver) return Promise.reject(new Error('captureAudioLevels: not live (call start() first)'));
       return captureAudioLevels(receiver, durationMs, periodMs);
+    },
+    receiverStats: async () => {
+      const inbound = async (r: RTCRtpReceiver | null): Promise<Record<string, unknown> | null> => {
+        if (!r) return null;
+        for (const s of (await r.getStats()).values()) if (s.type === 'inbound-rtp') return { ...s };
+        return null;
+      };
+      return { audio: await inbound(client.audioReceiver), video: await inbound(client.videoReceiver) };
     },
   };
 

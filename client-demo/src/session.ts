@@ -87,6 +87,11 @@ export class FacecastClient {
     return this.consumers.find((c) => c.kind === 'audio' && !c.closed)?.track ?? null;
   }
 
+  /** The received video's RTCRtpReceiver, when live. */
+  get videoReceiver(): RTCRtpReceiver | null {
+    return this.consumers.find((c) => c.kind === 'video' && !c.closed)?.rtpReceiver ?? null;
+  }
+
   /** The received audio's RTCRtpReceiver, when live (its sources carry the server's audio level, RFC 6464). */
   get audioReceiver(): RTCRtpReceiver | null {
     return this.consumers.find((c) => c.kind === 'audio' && !c.closed)?.rtpReceiver ?? null;

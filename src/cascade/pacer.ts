@@ -20,6 +20,8 @@ export interface PacerStats {
   maxLateUs: number;
   /** Lateness of the last 500 ticks (10 s), 95th percentile: how steadily packets leave (receivers buffer for it). */
   recentLateP95Us: number;
+  /** The last ticks that fired more than 30 ms late: their media time (ms) and lateness (ms). */
+  stalls: { tickMs: number; lateMs: number }[];
 }
 
 const RECENT_TICKS = 500;
@@ -29,7 +31,7 @@ export class FramePacer {
   readonly #outputDelayUs: number;
   readonly #sink: PacerSink;
   readonly #abort = new AbortController();
-  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0, recentLateP95Us: 0 };
+  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0, recentLateP95Us: 0, stalls: [] };
   readonly #recentLate = new Float64Array(RECENT_TICKS);
   #task: Promise<void> | null = null;
   #tick = 0;
@@ -75,6 +77,10 @@ export class FramePacer {
       if (lateUs > TICK_US) this.#stats.lateTicks++;
       this.#stats.maxLateUs = Math.max(this.#stats.maxLateUs, lateUs);
       this.#recentLate[this.#stats.ticks % RECENT_TICKS] = lateUs;
+      if (lateUs > 30_000) {
+        this.#stats.stalls.push({ tickMs: (this.#tick * TICK_US) / 1000, lateMs: Math.round(lateUs / 1000) });
+        if (this.#stats.stalls.length > 10) this.#stats.stalls.shift();
+      }
       try {
         this.#sink.onTick(this.#tick, lateUs);
       } catch (err) {

@@ -14,6 +14,7 @@ interface FacecastHooks {
   captureFrames(o: { fps: number; durationMs: number; region?: Region }): Promise<FrameCapture>;
   captureAudio(ms: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
   captureAudioLevels(ms: number, periodMs?: number): Promise<{ t: number[]; level: (number | null)[] }>;
+  receiverStats(): Promise<Record<'audio' | 'video', Record<string, unknown> | null>>;
   /** The overlay's figures (client-demo/src/stats.ts). */
   readonly stats: { audioJitterBufferMs: number | null; videoJitterBufferMs: number | null };
 }
