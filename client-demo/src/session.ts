@@ -255,9 +255,6 @@ export class FacecastClient {
         rtpParameters: info.rtpParameters as unknown as ms.RtpParameters,
         streamId,
       });
-      // An avatar is interactive: ask for the smallest receive buffer (a hint; the browser still adapts to jitter).
-      const receiver = consumer.rtpReceiver as (RTCRtpReceiver & { jitterBufferTarget?: number | null }) | undefined;
-      if (receiver && 'jitterBufferTarget' in receiver) receiver.jitterBufferTarget = 0;
       this.consumers.push(consumer);
       check();
     }
