@@ -21,7 +21,7 @@ import { createDefaultStages } from '../src/packs/default/cascade-stages.ts';
 import { DefaultRenderer, enrollPortrait } from '../src/packs/default/index.ts';
 import { ffmpegVp8Args, normalizeVp8EncoderOptions } from '../src/media/vp8-encoder.ts';
 import { readFile } from 'node:fs/promises';
-import { diff, total, treeCpu } from './proc-cpu.ts';
+import { diff, total, treeCpu } from '../test/support/proc-cpu.ts';
 import { machine } from './machine.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string', default: 'bench/results/cpu.json' } } });

@@ -28,8 +28,6 @@ export interface OpusPayload {
   readonly epoch: number;
   /** One Opus packet: exactly what goes after the RTP header. */
   readonly data: Buffer;
-  /** The chunk's level, 0..127 -dBov (RFC 6464; 127 = digital silence). */
-  readonly audioLevelDbov: number;
 }
 
 export interface OpusChunkEncoderOptions {
@@ -74,21 +72,13 @@ export class OpusChunkEncoder {
     }
     // A view, no copy: Int16Array is host-endian and every host we run on is little-endian.
     const pcm = Buffer.from(s.buffer, s.byteOffset, s.byteLength);
-    return { ptsUs: chunk.ptsUs, epoch: chunk.epoch, data: this.#encoder.encode(pcm), audioLevelDbov: levelDbov(s) };
+    return { ptsUs: chunk.ptsUs, epoch: chunk.epoch, data: this.#encoder.encode(pcm) };
   }
 
   /** The native encoder has no destroy call; dropping the reference lets GC free it. */
   close(): void {
     this.#encoder = undefined;
   }
-}
-
-/** RMS level of PCM16 samples in -dBov (0 = full scale), 0..127 as RFC 6464 carries it. */
-export function levelDbov(samples: Int16Array): number {
-  let sum = 0;
-  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
-  const rms = Math.sqrt(sum / Math.max(1, samples.length)) / 32768;
-  return rms <= 0 ? 127 : Math.min(127, Math.max(0, Math.round(-20 * Math.log10(rms))));
 }
 
 export interface OpusToc {

@@ -41,6 +41,11 @@ function checkUint(name: string, value: number, max: number): void {
   }
 }
 
+/** An RMS level in [0, 1] (1 = full scale) as RFC 6464 carries it: 0 (loudest) .. 127 (silence) -dBov. */
+export function audioLevelDbov(rms: number): number {
+  return rms <= 0 ? 127 : Math.min(127, Math.max(0, Math.round(-20 * Math.log10(rms))));
+}
+
 /** One RFC 8285 one-byte header extension element: id 1..14, 1..16 bytes of data. */
 export interface RtpOneByteExtension {
   readonly id: number;

@@ -5,6 +5,8 @@ import type { RenderOutput } from '../cascade/types.ts';
 import { Vp8Encoder } from '../media/vp8-encoder.ts';
 import { OpusChunkEncoder } from '../media/opus-rtp.ts';
 import { RtpStreamSender } from '../media/rtp-sender.ts';
+import { audioLevelDbov } from '../media/rtp.ts';
+import { rms } from '../audio/pcm.ts';
 import type { Vp8EncoderError } from '../media/errors.ts';
 import type { AudioChunk } from '../media/types.ts';
 import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_PAYLOAD_TYPE, VIDEO_PAYLOAD_TYPE } from '../rtc/types.ts';
@@ -71,7 +73,7 @@ export class Egress extends TypedEmitter<EgressEvents> {
   sendAudio(chunk: AudioChunk): void {
     if (this.#closed || chunk.ptsUs <= this.#lastAudioPts) return;
     this.#lastAudioPts = chunk.ptsUs;
-    this.#audio.sendFrame(this.#opus.encode(chunk));
+    this.#audio.sendFrame({ ...this.#opus.encode(chunk), audioLevelDbov: audioLevelDbov(rms(chunk.samples)) });
   }
 
   stats(): { fps: number; videoKbps: number } {

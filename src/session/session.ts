@@ -291,12 +291,9 @@ export class AvatarSession implements TtsTarget {
     const epoch = this.#epoch;
     this.#scheduler.renderAt(cutUs).then(
       (frame) => {
-        // Too late once a later frame has gone out (or a newer interrupt came): the encoder needs rising pts.
-        if (this.#closed || epoch !== this.#epoch || this.#lastVideoPtsUs >= cutUs) return;
-        this.#lastVideoPtsUs = cutUs;
-        this.#cutFrames++;
-        this.#egress.sendVideo(frame, cutUs);
-        this.#markCut('mouthCutMs', cutUs);
+        // Dropped if a newer interrupt came, or (in #emitVideo) if a later frame has gone out first.
+        if (this.#closed || epoch !== this.#epoch) return;
+        if (this.#emitVideo(frame, cutUs, true)) this.#cutFrames++;
       },
       (err: unknown) => log.warn({ err, session: this.id }, 'interrupt frame not rendered'),
     );
@@ -382,11 +379,17 @@ export class AvatarSession implements TtsTarget {
       if (this.#lateLog.length > 20) this.#lateLog.shift();
     }
     else this.#lastLatencyUs = nowUs - scheduled.ptsUs;
-    if (!frame || index * FRAME_US <= this.#lastVideoPtsUs) return; // nothing rendered yet at the very start
-    this.#lastFrame = frame;
-    this.#lastVideoPtsUs = index * FRAME_US;
-    this.#egress.sendVideo(frame, index * FRAME_US);
-    if (scheduled) this.#markCut('mouthCutMs', index * FRAME_US);
+    if (!frame) return; // nothing rendered yet at the very start
+    if (this.#emitVideo(frame, index * FRAME_US, scheduled !== undefined)) this.#lastFrame = frame;
+  }
+
+  /** Sends a frame unless one at or after its time has gone out (the encoder needs rising pts); `fresh`: rendered now. */
+  #emitVideo(frame: RenderOutput, ptsUs: number, fresh: boolean): boolean {
+    if (ptsUs <= this.#lastVideoPtsUs) return false;
+    this.#lastVideoPtsUs = ptsUs;
+    this.#egress.sendVideo(frame, ptsUs);
+    if (fresh) this.#markCut('mouthCutMs', ptsUs);
+    return true;
   }
 
   /** The first audio (or fresh video) at or after the last interrupt's cut left now: record how long that took. */

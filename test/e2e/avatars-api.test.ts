@@ -10,6 +10,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.ts';
+import { uploadUntilAnswered } from '../support/upload.ts';
+import { twoPeople } from '../support/images.ts';
 
 const PORTRAIT = 'models/build/astronaut.png';
 const MIB = 1024 * 1024;
@@ -112,25 +114,7 @@ function declaredUpload(declared: number, firstChunk: number): Promise<{ status:
 
 /** Streams `size` bytes without a declared length (chunked) until the server answers. */
 function streamedUpload(size: number): Promise<{ status: number; sentBytes: number }> {
-  return new Promise((resolve, reject) => {
-    let sentBytes = 0;
-    let answered = false;
-    const req = request(`${server.base}/api/avatars`, { method: 'POST', headers: { authorization: `Bearer ${server.key}`, 'content-type': 'image/png' } }, (res) => {
-      answered = true;
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, sentBytes });
-    });
-    req.on('error', (err) => (answered ? undefined : reject(err)));
-    const chunk = Buffer.alloc(MIB, 0x42);
-    const pump = () => {
-      while (!answered && sentBytes < size) {
-        sentBytes += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
+  return uploadUntilAnswered(`${server.base}/api/avatars`, { authorization: `Bearer ${server.key}`, 'content-type': 'image/png' }, size, 0x42);
 }
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -239,15 +223,7 @@ describe('enrolling a portrait over HTTP', () => {
   });
 
   it('two people: 422 multiple-faces with both boxes, then ?face=N picks one', async () => {
-    const left = await sharp(portrait).removeAlpha().toBuffer();
-    const right = await sharp(portrait).removeAlpha().flop().toBuffer();
-    const pair = await sharp({ create: { width: 1024, height: 512, channels: 3, background: '#808080' } })
-      .composite([
-        { input: left, left: 0, top: 0 },
-        { input: right, left: 512, top: 0 },
-      ])
-      .png()
-      .toBuffer();
+    const pair = await (await twoPeople(portrait)).png().toBuffer();
     const res = await upload(pair, 'image/png', '?wait=1');
     expect(res.status).toBe(422);
     const err = ((await res.json()) as ApiError).error;

@@ -1,9 +1,9 @@
 // Bad input gets a clear error and the server keeps serving everyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { request } from 'node:http';
 import { createSession, startTestServer } from '../support/server.ts';
 import { JsonSocket, closed } from '../support/ws-client.ts';
+import { uploadUntilAnswered } from '../support/upload.ts';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let ws: string;
@@ -22,25 +22,7 @@ const opusRtpParameters = { codecs: [{ mimeType: 'audio/opus', payloadType: 111,
 
 /** Streams `size` bytes as a request body until the server answers; bounded by size. */
 function upload(url: string, size: number, key: string): Promise<{ status: number; sentBytes: number }> {
-  return new Promise((resolve, reject) => {
-    let sentBytes = 0;
-    let answered = false;
-    const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': size } }, (res) => {
-      answered = true;
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, sentBytes });
-    });
-    req.on('error', (err) => (answered ? undefined : reject(err)));
-    const chunk = Buffer.alloc(1 << 20, 0x20);
-    const pump = () => {
-      while (!answered && sentBytes < size) {
-        sentBytes += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
+  return uploadUntilAnswered(url, { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': size }, size, 0x20);
 }
 
 async function healthy(): Promise<void> {

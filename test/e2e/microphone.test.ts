@@ -54,7 +54,7 @@ describe('microphone in a browser -> avatar back over WebRTC', () => {
     if (process.env.FACECAST_DUMP) (await import('node:fs')).writeFileSync(process.env.FACECAST_DUMP, JSON.stringify({ pubRec, viewRec }));
 
     // One encode per session whatever the number of viewers.
-    expect(await ffmpegChildrenOf(server.child.pid!)).toBe(1);
+    expect(ffmpegChildrenOf(server.child.pid!)).toBe(1);
     const sessionId = await publisher.evaluate(() => new URLSearchParams(location.search).get('session') ?? (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
     const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as { viewers: number; hasPublisher: boolean; lateFrames: number; scheduler: unknown; director: unknown };
     console.info(`server: late frames ${info.lateFrames}, scheduler ${JSON.stringify(info.scheduler)}, director ${JSON.stringify(info.director)}`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RtpParseError } from '../../src/media/errors.ts';
 import {
+  audioLevelDbov,
   mediaTimeToRtpTimestamp,
   nextSequenceNumber,
   parseRtpPacket,
@@ -8,7 +9,8 @@ import {
   sequenceDelta,
   writeRtpPacket,
 } from '../../src/media/rtp.ts';
-import { levelDbov } from '../../src/media/opus-rtp.ts';
+import { rms } from '../../src/audio/pcm.ts';
+const levelDbov = (samples: Int16Array): number => audioLevelDbov(rms(samples));
 
 const base = { marker: true, payloadType: 101, sequenceNumber: 4242, timestamp: 0xdeadbeef, ssrc: 0x12345678 };
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { twoPeople } from '../support/images.ts';
 import {
   COEFFICIENT_NAMES,
   ImageDecodeError,
@@ -199,15 +200,7 @@ describe('enrollPortrait', () => {
   });
 
   it('throws MultipleFacesError with the boxes when two people are in the picture', async () => {
-    const left = await sharp(portrait).removeAlpha().toBuffer();
-    const right = await sharp(portrait).removeAlpha().flop().toBuffer();
-    const pair = await sharp({ create: { width: 1024, height: 512, channels: 3, background: '#808080' } })
-      .composite([
-        { input: left, left: 0, top: 0 },
-        { input: right, left: 512, top: 0 },
-      ])
-      .jpeg({ quality: 92 })
-      .toBuffer();
+    const pair = await (await twoPeople(portrait)).jpeg({ quality: 92 }).toBuffer();
     const err = await enrollPortrait(pair, { cacheDir: false }).then(
       () => undefined,
       (e: unknown) => e,

@@ -1,6 +1,7 @@
 // Runs `facecast serve` as its own process on 127.0.0.1, as a user would, so that a benchmark's or a timing
 // test's own work (parsing what the browser captured) never stalls the server's event loop and its pacer.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { processes } from './proc-cpu.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -10,19 +11,8 @@ export interface ServerProcess {
 }
 
 /** ffmpeg processes the server runs (its children: one VP8 encoder per session, whatever the viewers). */
-export async function ffmpegChildrenOf(pid: number): Promise<number> {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  let n = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${p}/stat`, 'utf8'));
-      if (m && m[1] === 'ffmpeg' && Number(m[2]) === pid) n++;
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return n;
+export function ffmpegChildrenOf(pid: number): number {
+  return processes().filter((p) => p.comm === 'ffmpeg' && p.ppid === pid).length;
 }
 
 export async function startServerProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {

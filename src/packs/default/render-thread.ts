@@ -53,7 +53,6 @@ export class RenderThread {
     const worker = startModuleWorker(import.meta.url, { workerData: { [MARKER]: true } });
     const pending = new Map<number, Pending>();
     let thread: RenderThread | null = null;
-    let cpuS: number | null = null;
     const fail = (err: RenderThreadError): void => {
       if (thread && !thread.#failure) thread.#failure = err;
       const all = [...pending.values()];
@@ -67,11 +66,9 @@ export class RenderThread {
         if (!p) return;
         pending.delete(m.id);
         if (m.type === 'frame') {
-          cpuS = m.cpuS;
-          if (thread) thread.cpuSeconds = cpuS;
+          if (thread) thread.cpuSeconds = m.cpuS;
           p.resolve(m.rgb ? { i420: m.i420, rgb: m.rgb } : { i420: m.i420 });
-        }
-        else if (m.id === 0) reject(new RenderThreadError(`render worker could not start: ${m.message}`));
+        } else if (m.id === 0) reject(new RenderThreadError(`render worker could not start: ${m.message}`));
         else p.reject(new Error(m.message));
       });
       worker.on('error', (err) => {

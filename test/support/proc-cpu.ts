@@ -1,17 +1,18 @@
-// CPU seconds (user + system) of a process and all its descendants, from /proc.
+// Processes from /proc, and the CPU seconds (user + system) of a process and all its descendants.
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-interface Stat {
+export interface Stat {
   pid: number;
   ppid: number;
   comm: string;
   cpuS: number;
 }
 
-function stats(): Stat[] {
+/** Every process now: pid, parent, name and CPU seconds so far. */
+export function processes(): Stat[] {
   const out: Stat[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
@@ -30,7 +31,7 @@ function stats(): Stat[] {
 
 /** CPU seconds of pid's tree, by process name. */
 export function treeCpu(root: number): Record<string, number> {
-  const all = stats();
+  const all = processes();
   const kids = new Map<number, Stat[]>();
   for (const s of all) kids.set(s.ppid, [...(kids.get(s.ppid) ?? []), s]);
   const byName: Record<string, number> = {};
