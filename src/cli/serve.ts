@@ -8,6 +8,7 @@ import { AvatarRegistry } from '../session/avatars.ts';
 import { WorkerEnroller } from '../session/enroll-worker.ts';
 import { moduleLogger } from '../log.ts';
 import { loadVisemeDictionary } from './dictionary.ts';
+import { warmResamplers } from '../audio/resampler.ts';
 
 const log = moduleLogger('cli/serve');
 
@@ -55,6 +56,8 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
     );
     progress('building the render graph');
     await sessions.preload('astronaut', { pin: true });
+    // A TTS socket's first resampler would otherwise cost every session's pacer ~20 ms mid-stream.
+    await warmResamplers();
     // Already in the log (audio/visemes/cmudict); the CLI also prints it under the demo URL.
     const warnings = [await dictionary].filter((w): w is string => w !== null);
     const server = new FacecastServer(config, sessions, () => pool.pids, registry);

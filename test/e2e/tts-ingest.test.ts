@@ -1,7 +1,7 @@
 // End to end for assistant faces: a Node `ws` client streams TTS audio (PCM16 at 24 kHz)
 // three times faster than real time with its text; a Chromium viewer gets the video at the
 // normal pace with the mouth following the audio; an interrupt mid-sentence: silence and a
-// closed mouth leave the server within a tick, and the page stops soon after (its own buffer).
+// closed mouth leave the server within a tick, and the page stops within 80 ms of the event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 import { record, waitLive, type Recording } from '../support/page-api.ts';
 import { measureLipSync } from '../support/lipsync.ts';
 import { JsonSocket } from '../support/ws-client.ts';
-import { mouthOpening, percentile } from '../support/signal-analysis.ts';
+import { insideSpeechMs, mouthOpening, percentile } from '../support/signal-analysis.ts';
 
 // The server runs in its own process: this test's analysis of what the page captured would stall its pacer.
 let server: ServerProcess;
@@ -86,9 +86,9 @@ describe('TTS ingest over WebSocket', () => {
     expect(Math.abs(m.lagMs)).toBeLessThanOrEqual(120);
   });
 
-  // Timing on a shared 2-core machine with two processes per page: the same assertion may be
-  // retried twice (fresh-clone runs measured 65, 89 and 146 ms for the audio stop).
-  it('an interrupt mid-sentence: silence and a closed mouth leave the server within a tick, and the page stops soon after', { retry: 2 }, async () => {
+  // Timing on a shared 2-core machine, with the server, Chromium and the capture on the same cores: the same
+  // assertion may be retried twice.
+  it('an interrupt mid-sentence: silence and a closed mouth leave the server within a tick, and the page stops both within 80 ms', { retry: 2 }, async () => {
     // Only the mouth moves ("life": false): blinks, sway and a new shot's expression after the
     // turn are deliberate motion that a mouth-region measure cannot tell from talking.
     const s = await createSession(server.base, server.key, { life: false });
@@ -100,8 +100,10 @@ describe('TTS ingest over WebSocket', () => {
     const stopSending = { stop: false };
     const sending = stream(c, pcm24, 3, stopSending);
     const started = await c.next((m) => m.type === 'playback_started');
-    // 1.5 s into playback is inside the first sentence (it starts 0.3 s in, lasts ~4 s).
-    await new Promise((r) => setTimeout(r, Math.max(0, (started.wallTimeMs as number) + 1_500 - Date.now())));
+    // Inside a word of the first sentence (it starts 0.3 s in, lasts ~4 s): loud for 60 ms before the event (what the
+    // page is playing then) and 120 ms after, so the mouth would still be moving if the interrupt did not stop it.
+    const atMs = insideSpeechMs(new Int16Array(pcm24.buffer, pcm24.byteOffset, pcm24.length / 2), 24_000, 1_200, 60, 120);
+    await new Promise((r) => setTimeout(r, Math.max(0, (started.wallTimeMs as number) + atMs - Date.now())));
     // The TTS stops producing, then tells the server (as an agent does on barge-in).
     stopSending.stop = true;
     const buffers = await page.evaluate(() => ({ audio: window.facecast.stats.audioJitterBufferMs, video: window.facecast.stats.videoJitterBufferMs }));
@@ -125,8 +127,8 @@ describe('TTS ingest over WebSocket', () => {
     page.close().catch(() => undefined);
     c.close();
     expect(finished.interrupted).toBe(true);
-    expect(finished.positionMs as number).toBeGreaterThan(1_000);
-    expect(finished.positionMs as number).toBeLessThan(2_500);
+    expect(finished.positionMs as number).toBeGreaterThan(atMs - 100);
+    expect(finished.positionMs as number).toBeLessThan(atMs + 200);
     expect(ack.droppedMs as number).toBeGreaterThan(500);
 
     const wall = (t: number) => rec.timeOrigin + t;
@@ -150,6 +152,8 @@ describe('TTS ingest over WebSocket', () => {
     // it several times a second; an expression easing in after the turn (the director's next
     // shot) changes it slowly and is not talking.
     const fw = rec.frames.t.map(wall);
+    const gaps = fw.slice(1).map((t, i) => t - fw[i]).sort((a, b) => a - b);
+    console.info(`frame gaps p50 ${gaps[gaps.length >> 1].toFixed(0)} p90 ${gaps[Math.floor(gaps.length * 0.9)].toFixed(0)} ms over ${fw.length} frames`);
     const restIdx = fw.map((t, i) => ({ t, i })).filter(({ t }) => t > interruptAt + 800).map(({ i }) => i);
     const opening = mouthOpening(rec.frames.gray, restIdx);
     const motion = opening.map((o, i) => (i === 0 ? 0 : Math.abs(o - opening[i - 1]) / Math.max(1, (fw[i] - fw[i - 1]) / 40)));
@@ -159,23 +163,23 @@ describe('TTS ingest over WebSocket', () => {
     const mouthEnd = Math.max(...moving);
     const around = fw.map((t, i) => ({ t: t - interruptAt, o: opening[i], m: motion[i] })).filter(({ t }) => t > -120 && t < 240);
     console.info(`mouth around the interrupt (ms: opening/motion, threshold ${threshold.toFixed(2)}): ${around.map(({ t, o, m }) => `${t.toFixed(0)}: ${o.toFixed(1)}/${m.toFixed(1)}`).join(', ')}`);
-    console.info(`interrupt: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms (WebAudio tap) / ${(playoutEnd - interruptAt).toFixed(0)} ms (receiver playout level) and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio; page jitter buffers before it: audio ${buffers.audio?.toFixed(0)} ms, video ${buffers.video?.toFixed(0)} ms; server ticks late p95 ${(details.pacer.recentLateP95Us / 1000).toFixed(1)} ms, max ${(details.pacer.maxLateUs / 1000).toFixed(0)} ms; cut frames ${details.cutFrames}, waited-for frames ${details.graceFrames}; server: silence out ${details.lastInterrupt?.audioCutMs?.toFixed(1)} ms and a closed mouth out ${details.lastInterrupt?.mouthCutMs?.toFixed(1)} ms after it got the interrupt; stalls (media ms: late ms) ${details.pacer.stalls.map((x) => `${x.tickMs}: ${x.lateMs}`).join(', ')}; media time now ${details.mediaTimeMs.toFixed(0)} ms)`);
+    console.info(`interrupt ${atMs} ms into the turn: audio stops ${(audioEnd - interruptAt).toFixed(0)} ms (WebAudio tap) / ${(playoutEnd - interruptAt).toFixed(0)} ms (receiver playout level) and the mouth ${(mouthEnd - interruptAt).toFixed(0)} ms after the event (dropped ${ack.droppedMs} ms of queued audio; page jitter buffers before it: audio ${buffers.audio?.toFixed(0)} ms, video ${buffers.video?.toFixed(0)} ms; server ticks late p95 ${(details.pacer.recentLateP95Us / 1000).toFixed(1)} ms, max ${(details.pacer.maxLateUs / 1000).toFixed(0)} ms; cut frames ${details.cutFrames}, waited-for frames ${details.graceFrames}; server: silence out ${details.lastInterrupt?.audioCutMs?.toFixed(1)} ms and a closed mouth out ${details.lastInterrupt?.mouthCutMs?.toFixed(1)} ms after it got the interrupt; stalls (media ms: late ms) ${details.pacer.stalls.map((x) => `${x.tickMs}: ${x.lateMs}`).join(', ')}; media time now ${details.mediaTimeMs.toFixed(0)} ms)`);
     expect(audioActiveBefore).toBe(true);
     expect(percentile(before, 0.9)).toBeGreaterThan(2); // the mouth was really moving (% of the region per frame)
-    // The goal (issue "End to end") is 80 ms from the event. The server's part: silence leaves at the next 20 ms
-    // tick, and a frame with the mouth closed at that media time as soon as it is rendered (or the next frame slot).
+    // The goal (issue "End to end"): the mouth and the audio stop within 80 ms of the event, in the page. The server's
+    // part: silence leaves at the next 20 ms tick, a frame with the mouth closed at that media time as soon as it is
+    // rendered (or at the next frame slot).
     expect(details.lastInterrupt?.audioCutMs).toBeLessThanOrEqual(25);
     expect(details.lastInterrupt?.mouthCutMs).toBeLessThanOrEqual(65);
-    // In the page, what Chromium had already received still plays out: its receive buffering comes on top (audio
-    // jitterBufferDelay 37-135 ms on this shared 2-core machine; the page's inbound-rtp shows why: the audio's
-    // jitterBufferMinimumDelay, ~60 ms, equals its target while its jitter is 1 ms, so it is Chromium's A/V sync
-    // holding the audio back to the video's decode and render path, not network or server jitter). Measured with the server in its own process: the
-    // receiver's playout level stops 84-147 ms after the event (about its jitter buffer + 15 ms), the WebAudio tap
-    // 30-60 ms later still, the mouth 43-79 ms. The 80 ms goal is met by the server's part (above) and by the mouth;
-    // the audio's page-side figure is the browser's buffer. These ceilings catch a real regression (queued audio
-    // still playing: a second or more) without flaking.
+    // In the page, what Chromium already holds still plays out: its audio jitter buffer (24-50 ms here once the
+    // server's event loop stopped stalling at a socket's start, see audio/resampler.ts, and stopped walking a 31 MB
+    // dictionary at every GC, see audio/visemes/packed-words.ts; 60-140 ms before, when NetEq answered the stalls),
+    // the video's decode and render. The audio is taken at the receiver's playout (the level of the source it is
+    // playing, RFC 6464 from the server), the mouth from frames as the page presents them (captured ~20 fps under
+    // this load, so the figure is late by up to a capture interval). Measured: audio 26-55 ms, mouth 31-76 ms, with
+    // rare slower mouth figures (a frame the capture missed), hence the retries.
     expect(playedLoud.some((t) => t > interruptAt - 300 && t <= interruptAt)).toBe(true);
-    expect(playoutEnd - interruptAt).toBeLessThanOrEqual(200);
-    expect(mouthEnd - interruptAt).toBeLessThanOrEqual(120);
+    expect(playoutEnd - interruptAt).toBeLessThanOrEqual(80);
+    expect(mouthEnd - interruptAt).toBeLessThanOrEqual(80);
   });
 });

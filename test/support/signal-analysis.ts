@@ -128,3 +128,18 @@ export function percentile(x: readonly number[], q: number): number {
 export function mean(x: readonly number[]): number {
   return x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN;
 }
+
+/**
+ * The first time at or after fromMs (10 ms steps) where the speech is loud (above 20% of its peak, 10 ms RMS) for
+ * beforeMs before and afterMs after: inside a word, where an interrupt must be what stops the mouth.
+ */
+export function insideSpeechMs(samples: Int16Array, rate: number, fromMs: number, beforeMs: number, afterMs: number): number {
+  const env = envelope(samples, rate / 100);
+  const loud = percentile(env, 0.98) * 0.2;
+  for (let t = fromMs; t + afterMs <= env.length * 10; t += 10) {
+    let ok = true;
+    for (let b = (t - beforeMs) / 10; ok && b < (t + afterMs) / 10; b++) ok = b >= 0 && env[b] > loud;
+    if (ok) return t;
+  }
+  throw new Error(`no ${beforeMs + afterMs} ms of continuous speech after ${fromMs} ms`);
+}

@@ -1,10 +1,12 @@
 // Text -> phones with the CMU pronouncing dictionary that Debian's pocketsphinx-en-us ships (BSD-2, see
 // models/README.md), and a small letter-to-sound fallback for words it lacks (names, typos) or when the package is
-// not installed. Loading parses 134k lines: load() does it in slices so a server's frame clock never stalls.
+// not installed. Loading parses 134k lines: load() does it in slices so a server's frame clock never stalls, and
+// the words are packed (packed-words.ts) so that they cost the garbage collector nothing afterwards.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { moduleLogger } from '../../log.ts';
 import { isPhone } from './phonemes.ts';
+import { PackedWordsBuilder, type PackedWords } from './packed-words.ts';
 import type { Phone, PronouncedWord } from './types.ts';
 
 const log = moduleLogger('audio/visemes/cmudict');
@@ -12,9 +14,9 @@ const log = moduleLogger('audio/visemes/cmudict');
 export const CMUDICT_PATH = '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict';
 
 export class PronunciationDictionary {
-  readonly #words: ReadonlyMap<string, readonly Phone[]>;
+  readonly #words: PackedWords;
 
-  private constructor(words: ReadonlyMap<string, readonly Phone[]>) {
+  private constructor(words: PackedWords) {
     this.#words = words;
   }
 
@@ -25,26 +27,26 @@ export class PronunciationDictionary {
   /** Parses the dictionary, yielding to the event loop every few thousand lines. */
   static async load(path = CMUDICT_PATH): Promise<PronunciationDictionary> {
     const text = await readFile(path, 'utf8');
-    const words = new Map<string, readonly Phone[]>();
+    const words = new PackedWordsBuilder();
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i += 5000) {
       for (let j = i; j < Math.min(lines.length, i + 5000); j++) addLine(words, lines[j]);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return new PronunciationDictionary(words);
+    return new PronunciationDictionary(words.build());
   }
 
   static loadSync(path = CMUDICT_PATH): PronunciationDictionary {
-    const words = new Map<string, readonly Phone[]>();
+    const words = new PackedWordsBuilder();
     for (const line of readFileSync(path, 'utf8').split('\n')) addLine(words, line);
-    return new PronunciationDictionary(words);
+    return new PronunciationDictionary(words.build());
   }
 
   /** A dictionary of only the given entries (tests, or when the Debian file is missing). */
   static of(entries: Record<string, string>): PronunciationDictionary {
-    const words = new Map<string, readonly Phone[]>();
+    const words = new PackedWordsBuilder();
     for (const [w, p] of Object.entries(entries)) addLine(words, `${w} ${p}`);
-    return new PronunciationDictionary(words);
+    return new PronunciationDictionary(words.build());
   }
 
   /** The first pronunciation of a word (lower case), if the dictionary has it. */
@@ -75,13 +77,13 @@ export class PronunciationDictionary {
   }
 }
 
-function addLine(words: Map<string, readonly Phone[]>, line: string): void {
+function addLine(words: PackedWordsBuilder, line: string): void {
   const sp = line.indexOf(' ');
   if (sp <= 0) return;
   const key = line.slice(0, sp);
   if (key.endsWith(')')) return; // "read(2)": alternates; the first pronunciation is kept
   const phones = line.slice(sp + 1).trim().split(/\s+/);
-  if (phones.every(isPhone)) words.set(key, phones);
+  if (phones.every(isPhone)) words.add(key, phones);
 }
 
 const DIGITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
