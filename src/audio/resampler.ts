@@ -13,8 +13,8 @@ export type InputSampleRate = (typeof SUPPORTED_INPUT_RATES)[number];
 const { create, ConverterType } = libsamplerate;
 type Src = Awaited<ReturnType<typeof create>>;
 
-/** Idle converters kept per input rate; more are destroyed on close (their memory back). */
-const MAX_IDLE_PER_RATE = 4;
+/** Idle converters kept per input rate (each holds its wasm memory, ~25 MB of array buffers); more are destroyed. */
+const MAX_IDLE_PER_RATE = 2;
 const idle = new Map<number, Src[]>();
 
 async function takeConverter(inputRate: number): Promise<Src> {
@@ -67,7 +67,7 @@ export class Resampler {
   }
 }
 
-/** Idle converters in the pool, per input rate (for tests and the health figures). */
+/** Idle converters in the pool, per input rate. */
 export function idleResamplers(inputRate: number): number {
   return idle.get(inputRate)?.length ?? 0;
 }

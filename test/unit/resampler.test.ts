@@ -37,7 +37,7 @@ describe('resampler', () => {
     r.close();
   });
 
-  it('reuses a closed converter for the next stream from a clean state, and keeps at most four idle', async () => {
+  it('reuses a closed converter for the next stream from a clean state, and keeps at most two idle', async () => {
     await warmResamplers();
     expect(idleResamplers(16_000)).toBeGreaterThan(0);
     const x = sine(16_000, 200, 100);
@@ -54,7 +54,7 @@ describe('resampler', () => {
 
     const many = await Promise.all(Array.from({ length: 6 }, () => Resampler.create(24_000)));
     for (const r of many) r.close();
-    expect(idleResamplers(24_000)).toBe(4);
+    expect(idleResamplers(24_000)).toBe(2);
     expect(() => many[0].process(x)).toThrow(/closed/);
   });
 });
