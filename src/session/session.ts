@@ -90,8 +90,8 @@ export class AvatarSession implements TtsTarget {
   /** Extra frames sent at an interrupt's cut, between two frame slots. */
   #cutFrames = 0;
   #lastVideoPtsUs = -1;
-  /** The last interrupt: when it came (media clock) and how long until silence and a closed mouth left the server. */
-  #lastInterrupt: { atUs: number; cutUs: number; audioCutMs: number | null; mouthCutMs: number | null } | null = null;
+  /** The last interrupt: when it came (media clock), where audio and mouth were cut, how long until silence and a closed mouth left the server. */
+  #lastInterrupt: { atUs: number; audioCutUs: number; mouthCutUs: number; audioCutMs: number | null; mouthCutMs: number | null } | null = null;
   /** The last few late frames, for diagnosis in the API (bounded ring). */
   readonly #lateLog: { frame: number; atMs: number; coveredMs: number; nextToRender: number; queued: number }[] = [];
   #lastLatencyUs = 0;
@@ -270,30 +270,35 @@ export class AvatarSession implements TtsTarget {
     const dropped = this.#playout.flush();
     this.#epoch++;
     this.#queuedEndUs = 0;
-    // The audio stops at the next tick; the mouth closes from the same media time.
+    // The audio stops at the next tick (the chunk already sent plays out). The mouth closes from the media time
+    // being heard now, up to a tick sooner: its frame then shows in the page with the last of that chunk rather than
+    // after it (a mouth closing <= 20 ms early is well inside what viewers take as in sync).
+    const nowUs = this.clock.nowUs();
     const cutUs = this.#pacer.tick * TICK_US;
-    this.#lastInterrupt = { atUs: this.clock.nowUs(), cutUs, audioCutMs: null, mouthCutMs: null };
+    const heardUs = Math.floor((nowUs - this.options.outputDelayUs) / 1000) * 1000;
+    const mouthCutUs = Math.min(cutUs, Math.max(heardUs, this.#lastVideoPtsUs + 1000));
+    this.#lastInterrupt = { atUs: nowUs, audioCutUs: cutUs, mouthCutUs, audioCutMs: null, mouthCutMs: null };
     const nextVideoIndex = Math.ceil(this.#pacer.tick / 2);
-    this.#mouth.truncate(cutUs); // the visemes' future too
+    this.#mouth.truncate(mouthCutUs); // the visemes' future too
     this.#turnVisemes.interrupt();
     this.#mouth.coverSilenceUntil(nextVideoIndex * FRAME_US + this.options.rightContextUs + 2 * FRAME_US);
     this.#scheduler.interrupt();
     this.#graceIndex = nextVideoIndex;
-    // Between two frame slots: one extra frame at the cut itself, sent as soon as it is rendered, so the mouth
+    // Between two frame slots: one extra frame at the mouth's cut, sent as soon as it is rendered, so the mouth
     // closes with the audio instead of up to a frame interval later.
-    if (cutUs < nextVideoIndex * FRAME_US) this.#sendCutFrame(cutUs);
+    if (mouthCutUs < nextVideoIndex * FRAME_US) this.#sendCutFrame(mouthCutUs);
     this.#turns.interruptAll(this.clock.nowUs());
     this.director.interrupt(cutUs);
     return { droppedUs: dropped.length * TICK_US };
   }
 
-  #sendCutFrame(cutUs: number): void {
+  #sendCutFrame(ptsUs: number): void {
     const epoch = this.#epoch;
-    this.#scheduler.renderAt(cutUs).then(
+    this.#scheduler.renderAt(ptsUs).then(
       (frame) => {
         // Dropped if a newer interrupt came, or (in #emitVideo) if a later frame has gone out first.
         if (this.#closed || epoch !== this.#epoch) return;
-        if (this.#emitVideo(frame, cutUs, true)) this.#cutFrames++;
+        if (this.#emitVideo(frame, ptsUs, true)) this.#cutFrames++;
       },
       (err: unknown) => log.warn({ err, session: this.id }, 'interrupt frame not rendered'),
     );
@@ -395,7 +400,7 @@ export class AvatarSession implements TtsTarget {
   /** The first audio (or fresh video) at or after the last interrupt's cut left now: record how long that took. */
   #markCut(what: 'audioCutMs' | 'mouthCutMs', ptsUs: number): void {
     const cut = this.#lastInterrupt;
-    if (!cut || cut[what] !== null || ptsUs < cut.cutUs) return;
+    if (!cut || cut[what] !== null || ptsUs < (what === 'audioCutMs' ? cut.audioCutUs : cut.mouthCutUs)) return;
     cut[what] = (this.clock.nowUs() - cut.atUs) / 1000;
   }
 

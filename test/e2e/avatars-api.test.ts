@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer } from '../support/server.ts';
+import { endSession as endSessionOn, startTestServer } from '../support/server.ts';
 import { uploadUntilAnswered } from '../support/upload.ts';
 import { twoPeople } from '../support/images.ts';
 
@@ -141,9 +141,8 @@ async function createSession(avatar: string): Promise<string> {
   return grant.sessionId;
 }
 
-async function endSession(id: string): Promise<void> {
-  const res = await fetch(`${server.base}/api/sessions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${server.key}` } });
-  expect(res.status).toBe(200);
+function endSession(id: string): Promise<void> {
+  return endSessionOn(server.base, server.key, id);
 }
 
 /** Avatars with a loaded renderer, from the health answer. */

@@ -23,3 +23,9 @@ export async function mouthBox(base: string): Promise<{ x: number; y: number; w:
   const body = (await res.json()) as { avatars: { mouthBox: { x: number; y: number; w: number; h: number } }[] };
   return body.avatars[0].mouthBox;
 }
+
+/** Ends a session (DELETE), so that its render and encode stop loading the machine; throws unless the server agreed. */
+export async function endSession(base: string, key: string, id: string): Promise<void> {
+  const res = await fetch(`${base}/api/sessions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } });
+  if (res.status !== 200) throw new Error(`end session ${id}: ${res.status} ${await res.text()}`);
+}
