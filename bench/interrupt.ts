@@ -26,6 +26,7 @@ try {
     const r = await runInterrupt(browser, server, pcm24);
     done.push(r);
     console.error(`run ${i + 1}/${runs}: audio ${r.playoutStopMs.toFixed(0)} ms, mouth ${r.mouthStopMs.toFixed(0)} ms, server cut ${r.server.audioCutMs?.toFixed(0)} / ${r.server.mouthCutMs?.toFixed(0)} ms`);
+    if (r.mouthStopMs > 80 || r.playoutStopMs > 80) for (const line of r.report) console.error(`  ${line}`);
   }
 } finally {
   await browser.close();
@@ -50,7 +51,7 @@ const result = {
   serverAudioCutMs: stat(valid.map((r) => r.server.audioCutMs ?? NaN)),
   serverMouthCutMs: stat(valid.map((r) => r.server.mouthCutMs ?? NaN)),
   pageAudioJitterBufferMs: stat(valid.map((r) => r.page.audioBufferMs ?? NaN)),
-  samples: valid.map((r) => ({ audio: Math.round(r.playoutStopMs), mouth: Math.round(r.mouthStopMs), tap: Math.round(r.tapStopMs), serverAudio: r.server.audioCutMs, serverMouth: r.server.mouthCutMs })),
+  samples: valid.map((r) => ({ audio: Math.round(r.playoutStopMs), mouth: Math.round(r.mouthStopMs), tap: Math.round(r.tapStopMs), serverAudio: r.server.audioCutMs, serverMouth: r.server.mouthCutMs, cutFrames: r.server.cutFrames, graceFrames: r.server.graceFrames })),
 };
 writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n');
 console.log(JSON.stringify({ ...result, samples: undefined }, null, 2));

@@ -63,17 +63,35 @@ case "$MS_VERSION" in
   *) die "installed mediasoup is '$MS_VERSION', but the shims in $SHIMS_DIR are for mediasoup 3.12.x (libsrtp 2, abseil 20220623)." ;;
 esac
 
-# 3. Already built?
+# 3. facecast's patches to mediasoup (scripts/mediasoup-patches/, see its README), applied once to the installed
+#    sources (worker C++ and node/lib JS). A stamp beside the binary names the patch set it was built with.
+PATCH_DIR="$SCRIPT_DIR/mediasoup-patches"
+PATCH_STAMP="$PREFIX/facecast-patches.sha256"
+shopt -s nullglob
+PATCHES=("$PATCH_DIR"/*.patch)
+shopt -u nullglob
+PATCH_SUM="$(cat /dev/null "${PATCHES[@]}" | sha256sum | cut -d' ' -f1)"
+for p in "${PATCHES[@]}"; do
+  if patch -d "$MS_DIR" -p1 -R -s -f --dry-run <"$p" >/dev/null 2>&1; then continue; fi # already applied
+  patch -d "$MS_DIR" -p1 -s -f --dry-run <"$p" >/dev/null 2>&1 || die "$(basename "$p") does not apply to mediasoup $MS_VERSION in $MS_DIR (reinstall it: rm -rf node_modules/mediasoup && npm install)."
+  patch -d "$MS_DIR" -p1 -s -f <"$p"
+  log "applied $(basename "$p")"
+done
+patched_build() { [[ -f "$PATCH_STAMP" && "$(cat "$PATCH_STAMP")" == "$PATCH_SUM" ]]; }
+
+# 4. Already built (with these patches)?
 if [[ "${MEDIASOUP_FORCE_REBUILD:-0}" != "1" ]]; then
-  if worker_runs "$WORKER_BIN"; then
+  if worker_runs "$WORKER_BIN" && patched_build; then
     log "worker already built: $WORKER_BIN (mediasoup $MS_VERSION); nothing to do."
     exit 0
+  elif worker_runs "$WORKER_BIN"; then
+    log "existing $WORKER_BIN was built without the current patches; rebuilding."
   elif [[ -e "$WORKER_BIN" ]]; then
     log "existing $WORKER_BIN does not run (missing shared library?); rebuilding."
   fi
 fi
 
-# 4. Tools.
+# 5. Tools.
 for tool in meson ninja pkg-config c++ cc; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found. Install: g++ pkg-config ninja-build python3 python3-setuptools and meson >= 1.1 (bookworm-backports)."
 done
@@ -92,13 +110,13 @@ fi
 JOBS="${MEDIASOUP_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 mkdir -p "$OUT_DIR"
 
-# 5. One build at a time (e.g. two install steps racing).
+# 6. One build at a time (e.g. two install steps racing).
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$OUT_DIR/facecast-build.lock"
   if ! flock -n 9; then
     log "another build is running; waiting for it..."
     flock 9
-    if [[ "${MEDIASOUP_FORCE_REBUILD:-0}" != "1" ]] && worker_runs "$WORKER_BIN"; then
+    if [[ "${MEDIASOUP_FORCE_REBUILD:-0}" != "1" ]] && worker_runs "$WORKER_BIN" && patched_build; then
       log "worker built by the other process: $WORKER_BIN"
       exit 0
     fi
@@ -123,7 +141,7 @@ run() {
   fi
 }
 
-# 6. Shim subprojects.
+# 7. Shim subprojects.
 log "installing offline subproject shims into $WORKER_DIR/subprojects"
 [[ -d "$SHIMS_DIR" ]] || die "shim folder $SHIMS_DIR is missing."
 shopt -s nullglob
@@ -134,7 +152,7 @@ for shim in "$SHIMS_DIR"/*/; do
 done
 shopt -u nullglob
 
-# 7. Configure.
+# 8. Configure.
 log "configuring (meson $MESON_VERSION, build dir $BUILD_DIR, log $LOG_FILE)..."
 SETUP_ARGS=(
   --prefix "$PREFIX" --bindir '' --libdir ''
@@ -153,7 +171,7 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   run "meson setup" meson setup "${SETUP_ARGS[@]}" "$BUILD_DIR" "$WORKER_DIR"
 fi
 
-# 8. Compile, with a heartbeat so a quiet 3-7 minute build does not look hung.
+# 9. Compile, with a heartbeat so a quiet 3-7 minute build does not look hung.
 log "compiling (3-7 min, $JOBS jobs)..."
 START=$SECONDS
 heartbeat_pid=""
@@ -175,7 +193,7 @@ if [[ -n "$heartbeat_pid" ]]; then
 fi
 log "compiled in $((SECONDS - START))s"
 
-# 9. Install into out/Release.
+# 10. Install into out/Release.
 log "installing to $PREFIX..."
 run "meson install" meson install -C "$BUILD_DIR" --no-rebuild --tags mediasoup-worker
 
@@ -184,4 +202,5 @@ if ! worker_runs "$WORKER_BIN"; then
   ldd "$WORKER_BIN" 2>&1 | grep 'not found' | sed 's/^/    /' >&2 || true
   die "$WORKER_BIN was built but does not start (see missing libraries above)."
 fi
-log "done: $WORKER_BIN (mediasoup $MS_VERSION)"
+printf '%s\n' "$PATCH_SUM" >"$PATCH_STAMP"
+log "done: $WORKER_BIN (mediasoup $MS_VERSION, patches: ${PATCHES[*]##*/})"

@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
   # mediasoup worker build
-  g++ make pkg-config ninja-build python3 python3-setuptools libssl-dev libuv1-dev libsrtp2-dev
+  g++ make patch pkg-config ninja-build python3 python3-setuptools libssl-dev libuv1-dev libsrtp2-dev
   libabsl-dev libusrsctp-dev nlohmann-json3-dev
   # media: VP8 encode, the test browser, speech and sound for tests and benches
   ffmpeg chromium espeak-ng sox flite festival pocketsphinx pocketsphinx-en-us

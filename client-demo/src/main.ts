@@ -26,6 +26,8 @@ export interface FacecastApi {
   captureAudioLevels(durationMs: number, periodMs?: number): Promise<AudioLevelCapture>;
   /** The receivers' inbound-rtp stats (audio, video): jitter buffer delays and targets, as the browser reports them. */
   receiverStats(): Promise<Record<'audio' | 'video', Record<string, unknown> | null>>;
+  /** The RTP header extensions each receiver negotiated (URIs). */
+  receiverHeaderExtensions(): Record<'audio' | 'video', string[]>;
 }
 
 declare global {
@@ -187,6 +189,10 @@ function main(): void {
         return null;
       };
       return { audio: await inbound(client.audioReceiver), video: await inbound(client.videoReceiver) };
+    },
+    receiverHeaderExtensions: () => {
+      const uris = (r: RTCRtpReceiver | null): string[] => r?.getParameters().headerExtensions.map((e) => e.uri) ?? [];
+      return { audio: uris(client.audioReceiver), video: uris(client.videoReceiver) };
     },
   };
 

@@ -14,6 +14,7 @@ program
   .addOption(new Option('--rtc-announced-ip <ip>', 'IP announced in ICE candidates (when listening on 0.0.0.0)'))
   .addOption(new Option('--output-delay-ms <ms>', 'audio in -> audio and video out; covers look-ahead, render and encode'))
   .addOption(new Option('--video-kbps <n>', 'VP8 bitrate'))
+  .addOption(new Option('--video-playout-delay-max-ms <ms>', "most smoothing delay viewers' browsers may add to the video (0: none, -1: their choice)"))
   .addOption(new Option('--avatar <file>', 'portrait of the built-in avatar'))
   .action(async (o: Record<string, string | undefined>) => {
     try {
@@ -24,6 +25,7 @@ program
         rtcAnnouncedIp: o.rtcAnnouncedIp,
         outputDelayMs: o.outputDelayMs as unknown as number,
         videoKbps: o.videoKbps as unknown as number,
+        videoPlayoutDelayMaxMs: o.videoPlayoutDelayMaxMs as unknown as number,
         defaultAvatar: o.avatar,
       });
     } catch (err) {

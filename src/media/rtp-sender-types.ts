@@ -30,6 +30,11 @@ export interface RtpStreamSenderOptions {
    * frames that carry `audioLevelDbov` then carry it in their packet (receivers show it per source).
    */
   readonly audioLevelExtensionId?: number;
+  /**
+   * VP8 only: every packet carries the playout-delay extension with this id and these limits, so that viewers'
+   * browsers add no more than maxMs of smoothing delay to the video (0 = show each frame once decoded).
+   */
+  readonly playoutDelay?: { readonly extensionId: number; readonly minMs: number; readonly maxMs: number };
 }
 
 /** What the sender takes: a Vp8Encoder output frame or an Opus payload fits. */

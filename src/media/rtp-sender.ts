@@ -7,7 +7,7 @@ import { moduleLogger } from '../log.ts';
 import { MediaClosedError, MediaInputError, MediaOptionsError } from './errors.ts';
 import { OPUS_CLOCK_RATE } from './opus-rtp.ts';
 import { buildSenderReport, mediaTimeToNtp } from './rtcp.ts';
-import { mediaTimeToRtpTimestamp, nextSequenceNumber, randomSequenceNumber, randomUint32, writeRtpPacket } from './rtp.ts';
+import { mediaTimeToRtpTimestamp, nextSequenceNumber, playoutDelayExtensionData, randomSequenceNumber, randomUint32, writeRtpPacket, type RtpOneByteExtension } from './rtp.ts';
 import type { EncodedMediaFrame, RtpStreamSenderOptions, RtpStreamSenderStats } from './rtp-sender-types.ts';
 import { DEFAULT_MAX_PAYLOAD_SIZE, VP8_CLOCK_RATE, Vp8Packetizer } from './vp8-packetizer.ts';
 
@@ -30,12 +30,19 @@ const optionsSchema = z
     timestampOffset: uint32.optional(),
     senderReportIntervalUs: z.number().int().min(100_000).max(60_000_000).default(1_000_000),
     audioLevelExtensionId: z.number().int().min(1).max(14).optional(),
+    playoutDelay: z
+      .object({ extensionId: z.number().int().min(1).max(14), minMs: z.number().int().min(0).max(40_950), maxMs: z.number().int().min(0).max(40_950) })
+      .refine((p) => p.maxMs >= p.minMs, 'playoutDelay.maxMs must be >= minMs')
+      .readonly()
+      .optional(),
   })
   .strict();
 
 export class RtpStreamSender {
-  readonly options: Readonly<Required<RtpStreamSenderOptions>>;
+  readonly options: Readonly<Required<Omit<RtpStreamSenderOptions, 'playoutDelay'>>>;
   readonly #packetizer: Vp8Packetizer | undefined;
+  /** The playout-delay element every video packet carries, if asked for. */
+  readonly #playoutDelay: RtpOneByteExtension | null;
   #seq: number;
   #closed = false;
   #lastPtsUs = -Infinity;
@@ -48,14 +55,16 @@ export class RtpStreamSender {
     const r = optionsSchema.safeParse(options);
     if (!r.success) throw new MediaOptionsError(`invalid RtpStreamSender options: ${z.prettifyError(r.error)}`);
     const o = r.data;
+    const { playoutDelay, ...rest } = o;
     this.options = Object.freeze({
-      ...o,
+      ...rest,
       anchor: Object.freeze({ ...o.anchor }),
       clockRate: o.clockRate ?? (o.codec === 'vp8' ? VP8_CLOCK_RATE : OPUS_CLOCK_RATE),
       initialSequenceNumber: o.initialSequenceNumber ?? randomSequenceNumber(),
       timestampOffset: o.timestampOffset ?? randomUint32(),
       audioLevelExtensionId: o.audioLevelExtensionId ?? 0, // 0: none
     });
+    this.#playoutDelay = playoutDelay && o.codec === 'vp8' ? { id: playoutDelay.extensionId, data: playoutDelayExtensionData(playoutDelay.minMs, playoutDelay.maxMs) } : null;
     this.#seq = this.options.initialSequenceNumber;
     this.#packetizer = o.codec === 'vp8' ? new Vp8Packetizer({ maxPayloadSize: o.maxPayloadSize }) : undefined;
     log.debug({ ssrc: o.ssrc, codec: o.codec, pt: o.payloadType }, 'rtp stream sender created');
@@ -92,8 +101,9 @@ export class RtpStreamSender {
     const levelId = this.options.audioLevelExtensionId;
     const level = frame.audioLevelDbov;
     // RFC 6464: V (voice activity) in the top bit, then the level in -dBov (127 = silence).
-    const extensions =
+    const extensions: RtpOneByteExtension[] =
       levelId > 0 && level !== undefined ? [{ id: levelId, data: Uint8Array.of((level < 127 ? 0x80 : 0) | Math.max(0, Math.min(127, Math.round(level)))) }] : [];
+    if (this.#playoutDelay) extensions.push(this.#playoutDelay);
     let frameBytes = 0;
     payloads.forEach((payload, i) => {
       // VP8: marker ends the frame. Opus: marker starts a talkspurt; our audio is continuous, so only the first packet.

@@ -46,6 +46,18 @@ export function audioLevelDbov(rms: number): number {
   return rms <= 0 ? 127 : Math.min(127, Math.max(0, Math.round(-20 * Math.log10(rms))));
 }
 
+/**
+ * The playout-delay extension's 3 bytes (http://www.webrtc.org/experiments/rtp-hdrext/playout-delay): the least and
+ * most delay the receiver may add to smooth video, 12 bits each in 10 ms units. 0/0 asks for each frame to be shown
+ * as soon as it is decoded.
+ */
+export function playoutDelayExtensionData(minMs: number, maxMs: number): Uint8Array {
+  const min = Math.round(minMs / 10);
+  const max = Math.round(maxMs / 10);
+  if (!(min >= 0 && max >= min && max <= 0xfff)) throw new RangeError(`playout delay ${minMs}..${maxMs} ms is not 0 <= min <= max <= 40950`);
+  return Uint8Array.of(min >> 4, ((min & 0xf) << 4) | (max >> 8), max & 0xff);
+}
+
 /** One RFC 8285 one-byte header extension element: id 1..14, 1..16 bytes of data. */
 export interface RtpOneByteExtension {
   readonly id: number;

@@ -10,6 +10,8 @@ import {
   AUDIO_LEVEL_EXTENSION_URI,
   AUDIO_PAYLOAD_TYPE,
   MEDIA_CODECS,
+  PLAYOUT_DELAY_EXTENSION_ID,
+  PLAYOUT_DELAY_EXTENSION_URI,
   VIDEO_PAYLOAD_TYPE,
   type Direction,
   type PeerInfo,
@@ -83,6 +85,8 @@ export class Room extends TypedEmitter<RoomEvents> {
               rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
             },
           ],
+          // The mediasoup worker forwards it with facecast's patch (scripts/mediasoup-patches/playout-delay.patch).
+          headerExtensions: [{ uri: PLAYOUT_DELAY_EXTENSION_URI, id: PLAYOUT_DELAY_EXTENSION_ID }],
           encodings: [{ ssrc: ssrcs.video }],
         },
       });

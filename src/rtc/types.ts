@@ -39,6 +39,12 @@ export const AUDIO_PAYLOAD_TYPE = 100;
 /** Header extension id of the egress audio's level (RFC 6464), so viewers see it per source (getSynchronizationSources). */
 export const AUDIO_LEVEL_EXTENSION_ID = 1;
 export const AUDIO_LEVEL_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+/**
+ * Header extension id of the egress video's playout-delay limits (how much smoothing delay viewers' browsers may
+ * add). mediasoup 3.12 forwards it with facecast's backport (scripts/mediasoup-patches/playout-delay.patch).
+ */
+export const PLAYOUT_DELAY_EXTENSION_ID = 2;
+export const PLAYOUT_DELAY_EXTENSION_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 
 export const MEDIA_CODECS: ms.RtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, channels: 2 },

@@ -24,6 +24,12 @@ export const configSchema = z
     rightContextMs: z.coerce.number().int().min(0).max(200).default(40),
     videoKbps: z.coerce.number().int().min(100).max(8_000).default(800),
     keyframeIntervalFrames: z.coerce.number().int().min(5).max(250).default(25),
+    /**
+     * Most smoothing delay viewers' browsers may add to the video, ms (RTP playout-delay, 10 ms steps, min 0). A low
+     * limit puts Chromium in its low-latency rendering (the mouth shows ~20 ms sooner than with its own smoothing);
+     * 100 leaves it room to hold the video to the audio (A/V sync); 0 shows each frame once decoded; -1 sends none.
+     */
+    videoPlayoutDelayMaxMs: z.coerce.number().int().min(-1).max(40_950).default(100),
     maxSessions: z.coerce.number().int().min(1).max(1_000).default(8),
     /** Portrait of the built-in avatar. */
     defaultAvatar: z.string().default('models/build/astronaut.png'),
@@ -69,6 +75,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_OUTPUT_DELAY_MS: 'outputDelayMs',
   FACECAST_RIGHT_CONTEXT_MS: 'rightContextMs',
   FACECAST_VIDEO_KBPS: 'videoKbps',
+  FACECAST_VIDEO_PLAYOUT_DELAY_MAX_MS: 'videoPlayoutDelayMaxMs',
   FACECAST_MAX_SESSIONS: 'maxSessions',
   FACECAST_AVATAR: 'defaultAvatar',
   FACECAST_AVATAR_CACHE: 'avatarCacheDir',

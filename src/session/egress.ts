@@ -9,7 +9,7 @@ import { audioLevelDbov } from '../media/rtp.ts';
 import { rms } from '../audio/pcm.ts';
 import type { Vp8EncoderError } from '../media/errors.ts';
 import type { AudioChunk } from '../media/types.ts';
-import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_PAYLOAD_TYPE, VIDEO_PAYLOAD_TYPE } from '../rtc/types.ts';
+import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_PAYLOAD_TYPE, PLAYOUT_DELAY_EXTENSION_ID, VIDEO_PAYLOAD_TYPE } from '../rtc/types.ts';
 import type { Room } from '../rtc/room.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
 import { moduleLogger } from '../log.ts';
@@ -23,6 +23,8 @@ export interface EgressOptions {
   keyframeIntervalFrames: number;
   /** Media time t leaves the pacer at wall(t + sendDelay): sender reports say so. */
   sendDelayUs: number;
+  /** Most smoothing delay viewers' browsers may add to the video (playout-delay extension); null: their own choice. */
+  videoPlayoutDelayMaxMs: number | null;
 }
 
 type EgressEvents = {
@@ -52,7 +54,8 @@ export class Egress extends TypedEmitter<EgressEvents> {
     const vssrc = room.videoProducer.rtpParameters.encodings?.[0]?.ssrc;
     const assrc = room.audioProducer.rtpParameters.encodings?.[0]?.ssrc;
     if (vssrc === undefined || assrc === undefined) throw new Error('egress producers have no SSRC');
-    this.#video = new RtpStreamSender({ codec: 'vp8', ssrc: vssrc, payloadType: VIDEO_PAYLOAD_TYPE, anchor, send: (b) => room.sendVideoRtp(b), sendRtcp });
+    const playoutDelay = opts.videoPlayoutDelayMaxMs === null ? undefined : { extensionId: PLAYOUT_DELAY_EXTENSION_ID, minMs: 0, maxMs: opts.videoPlayoutDelayMaxMs };
+    this.#video = new RtpStreamSender({ codec: 'vp8', ssrc: vssrc, payloadType: VIDEO_PAYLOAD_TYPE, anchor, playoutDelay, send: (b) => room.sendVideoRtp(b), sendRtcp });
     this.#audio = new RtpStreamSender({ codec: 'opus', ssrc: assrc, payloadType: AUDIO_PAYLOAD_TYPE, audioLevelExtensionId: AUDIO_LEVEL_EXTENSION_ID, anchor, send: (b) => room.sendAudioRtp(b), sendRtcp });
     this.#encoder.on('error', (err) => {
       if (!this.#closed) this.emit('error', err);

@@ -40,6 +40,8 @@ export interface SessionOptions {
   liveJitterUs: number;
   videoKbps: number;
   keyframeIntervalFrames: number;
+  /** Most smoothing delay viewers' browsers may add to the video (RTP playout-delay); null: leave it to them. */
+  videoPlayoutDelayMaxMs: number | null;
   listenIp: string;
   announcedIp?: string;
   /** Playout buffer bound, seconds of audio. */
@@ -117,6 +119,7 @@ export class AvatarSession implements TtsTarget {
       height: stages.height,
       videoKbps: opts.videoKbps,
       keyframeIntervalFrames: opts.keyframeIntervalFrames,
+      videoPlayoutDelayMaxMs: opts.videoPlayoutDelayMaxMs,
       // NTP in sender reports = the wall time the media leaves the pacer.
       sendDelayUs: opts.outputDelayUs,
     });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MediaClosedError, MediaInputError, MediaOptionsError } from '../../src/media/errors.ts';
 import { NTP_UNIX_OFFSET_S, parseRtcp } from '../../src/media/rtcp.ts';
 import type { RtcpSenderReport } from '../../src/media/rtcp.ts';
-import { parseRtpPacket } from '../../src/media/rtp.ts';
+import { parseRtpPacket, playoutDelayExtensionData } from '../../src/media/rtp.ts';
 import { RtpStreamSender } from '../../src/media/rtp-sender.ts';
 import type { RtpStreamSenderOptions } from '../../src/media/rtp-sender-types.ts';
 import { Vp8Depacketizer } from '../../src/media/vp8-packetizer.ts';
@@ -48,6 +48,21 @@ describe('RtpStreamSender', () => {
     const d = new Vp8Depacketizer();
     const frames = pkts.map((p) => d.push(p)).filter((f) => f !== undefined);
     expect(frames.map((f) => [f.keyframe, f.data.length, f.pictureId])).toEqual([[true, 3000, 0], [false, 500, 1], [false, 500, 2]]);
+  });
+
+  it('puts the playout-delay limits on every VP8 packet when asked (12 bits each, 10 ms units), and none otherwise', () => {
+    const { sender, rtp } = harness({ codec: 'vp8', playoutDelay: { extensionId: 2, minMs: 0, maxMs: 100 } });
+    sender.sendFrame({ ptsUs: 0, data: vp8Frame(3000, true) });
+    sender.sendFrame({ ptsUs: 40_000, data: vp8Frame(500, false) });
+    const pkts = rtp.map((b) => parseRtpPacket(b));
+    expect(pkts.length).toBe(4);
+    // One-byte header: id 2, length 3 - 1; min 0, max 10 (x 10 ms): one word, no padding.
+    for (const p of pkts) expect([...p.extension!.data]).toEqual([0x22, 0x00, 0x00, 0x0a]);
+    const plain = harness({ codec: 'vp8' });
+    plain.sender.sendFrame({ ptsUs: 0, data: vp8Frame(500, true) });
+    expect(parseRtpPacket(plain.rtp[0]).extension).toBeUndefined();
+    expect(() => playoutDelayExtensionData(500, 100)).toThrow(RangeError);
+    expect([...playoutDelayExtensionData(1230, 40950)]).toEqual([0x07, 0xbf, 0xff]); // 123 = 0x07b, 4095 = 0xfff
   });
 
   it('emits a Sender Report at the start and every second of media time, with matching counts', () => {

@@ -15,6 +15,7 @@ interface FacecastHooks {
   captureAudio(ms: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
   captureAudioLevels(ms: number, periodMs?: number): Promise<{ t: number[]; level: (number | null)[] }>;
   receiverStats(): Promise<Record<'audio' | 'video', Record<string, unknown> | null>>;
+  receiverHeaderExtensions(): Record<'audio' | 'video', string[]>;
   /** The overlay's figures (client-demo/src/stats.ts). */
   readonly stats: { audioJitterBufferMs: number | null; videoJitterBufferMs: number | null };
 }
