@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeSpeechFixture } from '../test/support/audio-fixtures.ts';
 import { launchBrowser } from '../test/support/browser.ts';
-import { createSession } from '../test/support/server.ts';
+import { createSession, sessionDetails } from '../test/support/server.ts';
 import { waitLive } from '../test/support/page-api.ts';
 import { JsonSocket } from '../test/support/ws-client.ts';
 import { renderOffline } from '../src/cascade/offline.ts';
@@ -58,8 +58,7 @@ try {
       await sleep(Math.max(0, t0 + (k + 1) * 100 - Date.now()));
     }
   })();
-  const sessionInfo = async (): Promise<Record<string, unknown>> =>
-    (await (await fetch(`${base}/api/sessions/${s.sessionId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Record<string, unknown>;
+  const sessionInfo = () => sessionDetails(base, key, s.sessionId);
   const renderCpuS = (i: Record<string, unknown>): number => Number((i.render as { cpuS?: number } | null)?.cpuS ?? NaN);
   await sleep(3_000);
   const render0 = renderCpuS(await sessionInfo());

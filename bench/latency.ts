@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchBrowser } from '../test/support/browser.ts';
-import { mouthBox } from '../test/support/server.ts';
+import { mouthBox, sessionDetails } from '../test/support/server.ts';
 import { startServerProcess } from '../test/support/server-process.ts';
 import { waitLive } from '../test/support/page-api.ts';
 import { mouthOpening, percentile } from '../test/support/signal-analysis.ts';
@@ -69,7 +69,7 @@ try {
     if (first) latencies.push(first.t - o);
   }
   const sessionId = await page.evaluate(() => (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
-  const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as Record<string, unknown>;
+  const info = await sessionDetails(server.base, server.key, sessionId);
   const n = env.length - 1;
   const audioClockDriftMs = rec.mic.times[n] - (rec.mic.t0 + n * 10);
   const result = {

@@ -1,7 +1,7 @@
 // Bad input gets a clear error and the server keeps serving everyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSession, startTestServer } from '../support/server.ts';
+import { createSession, sessionDetails, startTestServer } from '../support/server.ts';
 import { JsonSocket, closed } from '../support/ws-client.ts';
 import { uploadUntilAnswered } from '../support/upload.ts';
 
@@ -124,7 +124,7 @@ describe('signaling errors', () => {
     expect((await other.request('join')).ok).toBe(true);
     const t = await other.request('createTransport', { direction: 'recv' });
     expect(t.ok).toBe(true);
-    const info = (await (await fetch(`${server.base}/api/sessions/${s.sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as { hasPublisher: boolean };
+    const info = await sessionDetails<{ hasPublisher: boolean }>(server.base, server.key, s.sessionId);
     expect(info.hasPublisher).toBe(false);
     other.close();
     await healthy();

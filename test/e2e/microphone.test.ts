@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { makeSpeechFixture, type SpeechFixture } from '../support/audio-fixtures.ts';
 import { launchBrowser, type Browser } from '../support/browser.ts';
-import { mouthBox } from '../support/server.ts';
+import { mouthBox, sessionDetails } from '../support/server.ts';
 import { ffmpegChildrenOf, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 import { record, waitLive, type Recording } from '../support/page-api.ts';
 import { measureLipSync } from '../support/lipsync.ts';
@@ -56,7 +56,7 @@ describe('microphone in a browser -> avatar back over WebRTC', () => {
     // One encode per session whatever the number of viewers.
     expect(ffmpegChildrenOf(server.child.pid!)).toBe(1);
     const sessionId = await publisher.evaluate(() => new URLSearchParams(location.search).get('session') ?? (window as unknown as { facecast: { sessionId: string } }).facecast.sessionId);
-    const info = (await (await fetch(`${server.base}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as { viewers: number; hasPublisher: boolean; lateFrames: number; scheduler: unknown; director: unknown };
+    const info = await sessionDetails<{ viewers: number; hasPublisher: boolean; lateFrames: number; scheduler: unknown; director: unknown }>(server.base, server.key, sessionId);
     console.info(`server: late frames ${info.lateFrames}, scheduler ${JSON.stringify(info.scheduler)}, director ${JSON.stringify(info.director)}`);
     expect(info.viewers).toBe(2);
     expect(info.hasPublisher).toBe(true);

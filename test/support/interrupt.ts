@@ -4,7 +4,7 @@
 // goal on one run; bench/interrupt.ts records the spread over many.
 import type { Page } from 'playwright-core';
 import type { Browser } from './browser.ts';
-import { createSession, endSession, mouthBox } from './server.ts';
+import { createSession, endSession, mouthBox, sessionDetails } from './server.ts';
 import { record, waitLive } from './page-api.ts';
 import { JsonSocket } from './ws-client.ts';
 import { insideSpeechMs, mouthOpening, percentile } from './signal-analysis.ts';
@@ -87,7 +87,7 @@ export async function runInterrupt(browser: Browser, server: { base: string; key
     const finished = await c.next((m) => m.type === 'playback_finished');
     await sending;
     const rec = await recording;
-    const details = (await (await fetch(`${server.base}/api/sessions/${s.sessionId}`, { headers: { authorization: `Bearer ${server.key}` } })).json()) as SessionDetails;
+    const details = await sessionDetails<SessionDetails>(server.base, server.key, s.sessionId);
 
     const wall = (t: number) => rec.timeOrigin + t;
     // Audio through the tap: the last 10 ms bin above 15% of the peak (unsmoothed: smoothing smears the stop).

@@ -24,6 +24,13 @@ export async function mouthBox(base: string): Promise<{ x: number; y: number; w:
   return body.avatars[0].mouthBox;
 }
 
+/** A session's details (GET /api/sessions/:id) as the type the caller reads; throws unless the server answered 200. */
+export async function sessionDetails<T = Record<string, unknown>>(base: string, key: string, id: string): Promise<T> {
+  const res = await fetch(`${base}/api/sessions/${id}`, { headers: { authorization: `Bearer ${key}` } });
+  if (res.status !== 200) throw new Error(`session ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
 /** Ends a session (DELETE), so that its render and encode stop loading the machine; throws unless the server agreed. */
 export async function endSession(base: string, key: string, id: string): Promise<void> {
   const res = await fetch(`${base}/api/sessions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } });
