@@ -7,7 +7,7 @@ import { moduleLogger } from '../log.ts';
 import { MediaClosedError, MediaInputError, MediaOptionsError } from './errors.ts';
 import { OPUS_CLOCK_RATE } from './opus-rtp.ts';
 import { buildSenderReport, mediaTimeToNtp } from './rtcp.ts';
-import { mediaTimeToRtpTimestamp, nextSequenceNumber, playoutDelayExtensionData, randomSequenceNumber, randomUint32, writeRtpPacket, type RtpOneByteExtension } from './rtp.ts';
+import { audioLevelExtensionData, mediaTimeToRtpTimestamp, nextSequenceNumber, playoutDelayExtensionData, randomSequenceNumber, randomUint32, writeRtpPacket, type RtpOneByteExtension } from './rtp.ts';
 import type { EncodedMediaFrame, RtpStreamSenderOptions, RtpStreamSenderStats } from './rtp-sender-types.ts';
 import { DEFAULT_MAX_PAYLOAD_SIZE, VP8_CLOCK_RATE, Vp8Packetizer } from './vp8-packetizer.ts';
 
@@ -100,9 +100,7 @@ export class RtpStreamSender {
     const payloads = this.#packetizer ? this.#packetizer.packetize(frame.data) : [frame.data];
     const levelId = this.options.audioLevelExtensionId;
     const level = frame.audioLevelDbov;
-    // RFC 6464: V (voice activity) in the top bit, then the level in -dBov (127 = silence).
-    const extensions: RtpOneByteExtension[] =
-      levelId > 0 && level !== undefined ? [{ id: levelId, data: Uint8Array.of((level < 127 ? 0x80 : 0) | Math.max(0, Math.min(127, Math.round(level)))) }] : [];
+    const extensions: RtpOneByteExtension[] = levelId > 0 && level !== undefined ? [{ id: levelId, data: audioLevelExtensionData(level) }] : [];
     if (this.#playoutDelay) extensions.push(this.#playoutDelay);
     let frameBytes = 0;
     payloads.forEach((payload, i) => {

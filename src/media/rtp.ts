@@ -46,6 +46,11 @@ export function audioLevelDbov(rms: number): number {
   return rms <= 0 ? 127 : Math.min(127, Math.max(0, Math.round(-20 * Math.log10(rms))));
 }
 
+/** The ssrc-audio-level extension's byte (RFC 6464): V (voice activity) in the top bit, then the level in -dBov (127 = silence). */
+export function audioLevelExtensionData(levelDbov: number): Uint8Array {
+  return Uint8Array.of((levelDbov < 127 ? 0x80 : 0) | Math.max(0, Math.min(127, Math.round(levelDbov))));
+}
+
 /**
  * The playout-delay extension's 3 bytes (http://www.webrtc.org/experiments/rtp-hdrext/playout-delay): the least and
  * most delay the receiver may add to smooth video, 12 bits each in 10 ms units. 0/0 asks for each frame to be shown

@@ -290,7 +290,7 @@ export class AvatarSession implements TtsTarget {
     // Between two frame slots: one extra frame at the mouth's cut, sent as soon as it is rendered, so the mouth
     // closes with the audio instead of up to a frame interval later.
     if (mouthCutUs < nextVideoIndex * FRAME_US) this.#sendCutFrame(mouthCutUs);
-    this.#turns.interruptAll(this.clock.nowUs());
+    this.#turns.interruptAll(nowUs);
     this.director.interrupt(cutUs);
     return { droppedUs: dropped.length * TICK_US };
   }
