@@ -18,7 +18,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib/apt-sources.sh
 source "$REPO/scripts/lib/apt-sources.sh"
 say() { printf '[fresh-root] %s\n' "$*"; }
-die() { printf '[fresh-root] ERROR: %s\n' "$*" >&2; exit 2; }
+# A check that cannot run is a failed check: the closing line says so too.
+die() { printf '[fresh-root] ERROR: %s\n' "$*" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 2; }
 
 keep=0
 commit=HEAD

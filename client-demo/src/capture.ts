@@ -19,6 +19,13 @@ export interface CaptureFramesOptions {
 export interface FrameCapture {
   /** performance.now() when each frame was drawn. */
   t: number[];
+  /**
+   * Per frame, where requestVideoFrameCallback tells (else empty): its RTP timestamp (90 kHz) and the
+   * performance.now() time the compositor expects to show it. With the sender's timestamp offset these give the
+   * media time on screen at each moment, free of any image measure.
+   */
+  rtp: number[];
+  shownAt: number[];
   /** One array of w*h luma values (0..255, row-major) per frame. */
   gray: number[][];
   w: number;
@@ -88,9 +95,13 @@ export async function captureFrames(video: HTMLVideoElement, opts: CaptureFrames
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'medium';
 
-  const out: FrameCapture = { t: [], gray: [], w: ow, h: oh };
-  const grab = (): void => {
+  const out: FrameCapture = { t: [], rtp: [], shownAt: [], gray: [], w: ow, h: oh };
+  const grab = (meta?: VideoFrameCallbackMetadata): void => {
     const t = performance.now();
+    if (meta?.rtpTimestamp !== undefined) {
+      out.rtp.push(meta.rtpTimestamp);
+      out.shownAt.push(meta.expectedDisplayTime);
+    }
     ctx.drawImage(video, x, y, w, h, 0, 0, ow, oh);
     const px = ctx.getImageData(0, 0, ow, oh).data;
     const g = new Array<number>(ow * oh);
@@ -119,12 +130,12 @@ export async function captureFrames(video: HTMLVideoElement, opts: CaptureFrames
 
     if (typeof video.requestVideoFrameCallback === 'function') {
       let last = -Infinity;
-      const onFrame = (): void => {
+      const onFrame = (_now: number, meta: VideoFrameCallbackMetadata): void => {
         if (done) return;
         const now = performance.now();
         if (now >= endAt) return finish();
         if (now - last >= periodMs / 2) {
-          grab();
+          grab(meta);
           last = now;
         }
         vfcHandle = video.requestVideoFrameCallback(onFrame);
@@ -316,6 +327,13 @@ export interface AudioLevelCapture {
   t: number[];
   /** The level of the audio the receiver last played out (0..1, RFC 6464 from the server), or null. */
   level: (number | null)[];
+  /** The RTP timestamp (48 kHz) of the packet last played out, and when it was (performance.now() time), or null. */
+  rtp: (number | null)[];
+  playedAt: (number | null)[];
+}
+
+function toPerformanceTime(t: number): number {
+  return t > 1e12 ? t - performance.timeOrigin : t;
 }
 
 /**
@@ -324,7 +342,7 @@ export interface AudioLevelCapture {
  */
 export function captureAudioLevels(receiver: RTCRtpReceiver, durationMs: number, periodMs = 5): Promise<AudioLevelCapture> {
   if (!(durationMs > 0) || !(periodMs > 0)) throw new Error('captureAudioLevels: durationMs and periodMs must be positive numbers');
-  const out: AudioLevelCapture = { t: [], level: [] };
+  const out: AudioLevelCapture = { t: [], level: [], rtp: [], playedAt: [] };
   return new Promise((resolve) => {
     const end = performance.now() + durationMs;
     const timer = setInterval(() => {
@@ -337,6 +355,10 @@ export function captureAudioLevels(receiver: RTCRtpReceiver, durationMs: number,
       const src = receiver.getSynchronizationSources()[0];
       out.t.push(now);
       out.level.push(src?.audioLevel ?? null);
+      out.rtp.push(src?.rtpTimestamp ?? null);
+      // The source's timestamp is on the performance clock's epoch (ms since 1970 in Chromium, as the spec's
+      // earlier drafts had it); brought onto performance.now() here.
+      out.playedAt.push(src ? toPerformanceTime(src.timestamp) : null);
     }, periodMs);
   });
 }

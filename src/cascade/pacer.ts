@@ -22,7 +22,12 @@ export interface PacerStats {
   recentLateP95Us: number;
   /** The last ticks that fired more than 30 ms late: their media time (ms) and lateness (ms). */
   stalls: { tickMs: number; lateMs: number }[];
+  /** Ticks by lateness since the start: lateCounts[i] fired at most LATE_BOUNDS_MS[i] late (the last: later than all). */
+  lateCounts: number[];
 }
+
+/** Upper bounds (ms) of the lateness counts: 10 ms is on time, 40 ms a whole video frame. */
+export const LATE_BOUNDS_MS: readonly number[] = [1, 2, 5, 10, 20, 40, 80, 160, 320];
 
 const RECENT_TICKS = 500;
 
@@ -31,7 +36,7 @@ export class FramePacer {
   readonly #outputDelayUs: number;
   readonly #sink: PacerSink;
   readonly #abort = new AbortController();
-  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0, recentLateP95Us: 0, stalls: [] };
+  readonly #stats: PacerStats = { ticks: 0, lateTicks: 0, maxLateUs: 0, recentLateP95Us: 0, stalls: [], lateCounts: new Array<number>(LATE_BOUNDS_MS.length + 1).fill(0) };
   readonly #recentLate = new Float64Array(RECENT_TICKS);
   #task: Promise<void> | null = null;
   #tick = 0;
@@ -77,6 +82,8 @@ export class FramePacer {
       if (lateUs > TICK_US) this.#stats.lateTicks++;
       this.#stats.maxLateUs = Math.max(this.#stats.maxLateUs, lateUs);
       this.#recentLate[this.#stats.ticks % RECENT_TICKS] = lateUs;
+      const bucket = LATE_BOUNDS_MS.findIndex((ms) => lateUs <= ms * 1000);
+      this.#stats.lateCounts[bucket < 0 ? LATE_BOUNDS_MS.length : bucket]!++;
       if (lateUs > 30_000) {
         this.#stats.stalls.push({ tickMs: (this.#tick * TICK_US) / 1000, lateMs: Math.round(lateUs / 1000) });
         if (this.#stats.stalls.length > 10) this.#stats.stalls.shift();

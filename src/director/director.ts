@@ -34,6 +34,11 @@ import {
 } from './director-types.ts';
 
 const log = moduleLogger('director');
+/**
+ * Chunks of pending audio analysed per turn of the loop (prosody: pitch and energy, ~0.05 ms a chunk): 25 chunks,
+ * 0.5 s of audio, so that a whole turn arriving at once never holds the thread for more than a ms or two.
+ */
+const DRAIN_SLICE_CHUNKS = 25;
 /** Sentences this recent before the window still set its mood. */
 const MOOD_MEMORY_US = 6_000_000;
 
@@ -220,10 +225,13 @@ export class Director extends TypedEmitter<DirectorEvents> implements PlanSource
 
   async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      // Audio still waiting (a whole TTS turn arrived at once): the next slice after one turn of the event loop.
+      const backlog = this.#pending.length > 0;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.options.tickMs);
+        const timer = backlog ? setImmediate(done) : setTimeout(done, this.options.tickMs);
         function done(): void {
-          clearTimeout(timer);
+          if (backlog) clearImmediate(timer as NodeJS.Immediate);
+          else clearTimeout(timer as NodeJS.Timeout);
           resolve();
         }
         this.#wake = done;
@@ -231,7 +239,7 @@ export class Director extends TypedEmitter<DirectorEvents> implements PlanSource
       this.#wake = null;
       if (signal.aborted) break;
       try {
-        this.#drainAudio();
+        this.#drainAudio(DRAIN_SLICE_CHUNKS);
         const kind = this.#dueRound();
         if (kind) this.#runRound(kind);
       } catch (err) {
@@ -250,8 +258,9 @@ export class Director extends TypedEmitter<DirectorEvents> implements PlanSource
     return null;
   }
 
-  #drainAudio(): void {
-    const batch = this.#pending.splice(0, this.#pending.length);
+  /** Analyses pending audio, at most `max` chunks of it (the loop takes a whole turn's audio in slices). */
+  #drainAudio(max = Infinity): void {
+    const batch = this.#pending.splice(0, Math.min(max, this.#pending.length));
     for (const { chunk, meta } of batch) {
       this.#prosody.push(chunk);
       const endUs = chunk.ptsUs + (chunk.samples.length / 48_000) * 1e6;

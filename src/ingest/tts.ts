@@ -34,6 +34,15 @@ export interface TtsTarget {
 let nextSegmentId = 1;
 /** Messages waiting to be processed before new ones are refused. */
 const MAX_PENDING_MESSAGES = 1024;
+/**
+ * A message's audio is resampled, chunked and queued in slices of this much, with a turn of the event loop between
+ * slices: a whole TTS turn arriving at once (tens of seconds in one message, on every session at the same moment)
+ * would otherwise hold the thread that runs every session's pacer for 100+ ms. A slice costs well under a ms.
+ */
+const SLICE_MS = 100;
+
+/** One turn of the event loop: timers (the pacers' ticks) that fell due run before the next slice. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class TtsIngest {
   readonly #target: TtsTarget;
@@ -46,6 +55,8 @@ export class TtsIngest {
   #held: AudioChunk | null = null;
   /** Messages in order, one at a time (resampler creation is async). Bounded: see #enqueue. */
   readonly #work = new PQueue({ concurrency: 1 });
+  /** Bumped by each interrupt: a message's audio still being sliced belongs to the interrupted turn and stops. */
+  #generation = 0;
   #closed = false;
 
   constructor(target: TtsTarget, format: AudioFormat | null, reply: (r: IngestReply) => void) {
@@ -62,11 +73,20 @@ export class TtsIngest {
 
   onBinary(data: Uint8Array): Promise<void> {
     const copy = new Uint8Array(data); // the transport may reuse its buffer
-    return this.#enqueue(() => this.#audio(copy));
+    const generation = this.#generation;
+    // Audio sent before an interrupt that overtook it belongs to the interrupted turn: never played.
+    return this.#enqueue(() => (generation === this.#generation ? this.#audio(copy) : undefined));
   }
 
   onText(text: string): Promise<void> {
-    return this.#enqueue(() => this.#event(text));
+    // An interrupt overtakes the messages waiting before it (the first phase of a flush): everything they carry
+    // belongs to the turn it ends. Later messages start the next turn, in order.
+    if (text.length < 256 && /^\s*\{\s*"type"\s*:\s*"interrupt"\s*\}\s*$/.test(text)) {
+      if (!this.#closed) this.#interrupt();
+      return Promise.resolve();
+    }
+    const generation = this.#generation;
+    return this.#enqueue(() => this.#event(text, generation));
   }
 
   close(): void {
@@ -93,7 +113,8 @@ export class TtsIngest {
     });
   }
 
-  async #event(text: string): Promise<void> {
+  /** `generation`: when the message came; turn events (text, end_of_turn) from before an interrupt are void. */
+  async #event(text: string, generation: number): Promise<void> {
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -114,24 +135,28 @@ export class TtsIngest {
         this.#resampler = null;
         break;
       case 'text':
-        this.#target.text(this.#ensureTurn(), ev.text);
+        if (generation === this.#generation) this.#target.text(this.#ensureTurn(), ev.text);
         break;
       case 'instruction':
         this.#target.instruction(ev.text);
         break;
-      case 'interrupt': {
-        // Snapshot synchronously before anything else: the turn is over.
-        this.#segmentId = null;
-        this.#chunker = null;
-        this.#held = null;
-        const { droppedUs } = this.#target.interrupt();
-        this.#reply({ type: 'interrupted', wallTimeMs: Date.now(), droppedMs: droppedUs / 1000 });
+      case 'interrupt':
+        this.#interrupt();
         break;
-      }
       case 'end_of_turn':
-        this.#endTurn();
+        if (generation === this.#generation) this.#endTurn();
         break;
     }
+  }
+
+  #interrupt(): void {
+    // Snapshot synchronously before anything else: the turn is over.
+    this.#generation++;
+    this.#segmentId = null;
+    this.#chunker = null;
+    this.#held = null;
+    const { droppedUs } = this.#target.interrupt();
+    this.#reply({ type: 'interrupted', wallTimeMs: Date.now(), droppedMs: droppedUs / 1000 });
   }
 
   async #audio(data: Uint8Array): Promise<void> {
@@ -141,28 +166,37 @@ export class TtsIngest {
       return;
     }
     let pcm: Int16Array;
+    let rate: number = 48_000;
     try {
       if (format.encoding === 'opus') {
         this.#opus ??= new OpusDecoder();
         pcm = this.#opus.decode(data);
       } else {
         pcm = pcm16FromBytes(data);
-        if (format.sampleRate !== 48_000) {
-          this.#resampler ??= await Resampler.create(format.sampleRate);
-          pcm = this.#resampler.process(pcm);
-        }
+        rate = format.sampleRate;
+        if (rate !== 48_000) this.#resampler ??= await Resampler.create(rate);
       }
     } catch (err) {
       const message = err instanceof OpusDecodeError || err instanceof RangeError ? err.message : `bad audio: ${(err as Error).message}`;
       this.#reply({ type: 'error', code: 'bad-audio', message });
       return;
     }
-    const segmentId = this.#ensureTurn();
-    this.#chunker ??= new Chunker(this.#target.nextTurnStartUs(), this.#target.epoch());
-    // Audio arriving slower than real time: the clock caught up with the turn. Play the
-    // rest from now rather than drop it as late (an audible gap, never a loss).
-    this.#chunker.rebase(this.#target.earliestPtsUs());
-    for (const chunk of this.#chunker.push(pcm)) this.#queue(chunk, segmentId);
+    const generation = this.#generation;
+    const slice = (rate * SLICE_MS) / 1000;
+    for (let off = 0; off < pcm.length; off += slice) {
+      if (off > 0) {
+        await yieldToLoop();
+        if (this.#closed || generation !== this.#generation) return; // interrupted: the rest belonged to that turn
+      }
+      let piece = pcm.subarray(off, off + slice);
+      if (rate !== 48_000) piece = this.#resampler!.process(piece);
+      const segmentId = this.#ensureTurn();
+      this.#chunker ??= new Chunker(this.#target.nextTurnStartUs(), this.#target.epoch());
+      // Audio arriving slower than real time: the clock caught up with the turn. Play the
+      // rest from now rather than drop it as late (an audible gap, never a loss).
+      this.#chunker.rebase(this.#target.earliestPtsUs());
+      for (const chunk of this.#chunker.push(piece)) this.#queue(chunk, segmentId);
+    }
   }
 
   /** One chunk is held back so the turn's last chunk can be marked when the turn ends. */

@@ -18,6 +18,8 @@ import { SignalingPeer } from '../../signaling/server.ts';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../signaling/protocol.ts';
 import { MAX_INGEST_MESSAGE_BYTES, type IngestReply } from '../../signaling/ingest-protocol.ts';
 import { TtsIngest } from '../ingest/tts.ts';
+import { metrics } from '../metrics/index.ts';
+import { processCpuSeconds } from '../util/proc.ts';
 
 const log = moduleLogger('server/app');
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -72,6 +74,26 @@ export class FacecastServer {
     this.#avatars = new AvatarsApi({ config, registry: avatars, baseUrl: () => this.baseUrl, requireApiKey: (auth) => this.#requireApiKey(auth) });
     this.#app = this.#uws.App();
     this.#routes();
+    this.#gauges();
+  }
+
+  /** The server's figures, read when /metrics is scraped. */
+  #gauges(): void {
+    metrics.gauge('facecast_sessions', 'Sessions running', [], (set) => set({}, this.sessions.size));
+    metrics.gauge('facecast_viewers', 'Viewers connected, all sessions', [], (set) => set({}, this.sessions.list().reduce((n, x) => n + x.room.viewerCount, 0)));
+    metrics.gauge('facecast_session_late_frames', 'Frames repeated because not ready, per running session, since it started', ['session'], (set) => {
+      for (const x of this.sessions.list()) set({ session: x.id }, x.stats().lateFrames);
+    });
+    metrics.gauge('facecast_worker_cpu_seconds', 'CPU time used so far by each worker: mediasoup worker processes, render threads (one per loaded avatar)', ['kind', 'id'], (set) => {
+      for (const pid of this.#workerPids()) {
+        const cpu = processCpuSeconds(pid);
+        if (cpu !== null) set({ kind: 'mediasoup', id: String(pid) }, cpu);
+      }
+      for (const id of this.sessions.loadedAvatarIds) {
+        const cpu = this.sessions.renderStats(id)?.cpuS;
+        if (cpu != null) set({ kind: 'render', id }, cpu);
+      }
+    });
   }
 
   get port(): number {
@@ -143,6 +165,13 @@ export class FacecastServer {
         avatars: this.sessions.loadedAvatarIds,
         enrollment: this.#avatars.jobs.stats,
       });
+    });
+    app.get('/metrics', (res) => {
+      const s = guard(res);
+      metrics.text().then(
+        (text) => sendFile(res, s, metrics.contentType, Buffer.from(text)),
+        (err: unknown) => sendError(res, s, err),
+      );
     });
     this.#avatars.routes(app);
     app.post('/api/sessions', (res, req) => {

@@ -83,6 +83,13 @@ export class Egress extends TypedEmitter<EgressEvents> {
     return { fps: this.#recent.length, videoKbps: Math.round(this.#video.stats.bitrateBps / 1000) };
   }
 
+  /** Each stream's RTP clock: media time t has the timestamp offset + t x clockRate (mod 2^32). Receivers' figures
+   *  (a presented frame's or a played packet's RTP timestamp) map back to media time with it. */
+  get rtpClocks() {
+    const clock = (s: RtpStreamSender) => ({ ssrc: s.ssrc, timestampOffset: s.options.timestampOffset, clockRate: s.options.clockRate });
+    return { video: clock(this.#video), audio: clock(this.#audio) };
+  }
+
   encoderStats() {
     return { ...this.#encoder.stats, video: this.#video.stats, audio: this.#audio.stats };
   }

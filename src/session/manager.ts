@@ -83,6 +83,11 @@ export class SessionManager {
     return this.#sessions.size;
   }
 
+  /** The sessions now running. */
+  list(): AvatarSession[] {
+    return [...this.#sessions.values()];
+  }
+
   get(id: string): AvatarSession | undefined {
     return this.#sessions.get(id);
   }

@@ -25,6 +25,7 @@ import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../as
 import type { PlanLayer } from '../packs/default/blueprint.ts';
 import { TurnTracker } from './turns.ts';
 import { TurnVisemes } from './turn-visemes.ts';
+import { metrics } from '../metrics/index.ts';
 
 const log = moduleLogger('session');
 /** How long the first video tick after an interrupt may wait for its frame's render (half a frame interval). */
@@ -204,6 +205,7 @@ export class AvatarSession implements TtsTarget {
       pacer: this.#pacer.stats,
       mic: this.#mic.stats,
       encoder: this.#egress.encoderStats(),
+      rtpClocks: this.#egress.rtpClocks,
       playoutLateDrops: this.#playout.lateDrops,
       recentLateFrames: this.#lateLog,
       queuedAudioMs: (this.#playout.size * TICK_US) / 1000,
@@ -301,7 +303,10 @@ export class AvatarSession implements TtsTarget {
       (frame) => {
         // Dropped if a newer interrupt came, or (in #emitVideo) if a later frame has gone out first.
         if (this.#closed || epoch !== this.#epoch) return;
-        if (this.#emitVideo(frame, ptsUs, true)) this.#cutFrames++;
+        if (this.#emitVideo(frame, ptsUs, true)) {
+          this.#cutFrames++;
+          metrics.frames.inc({ kind: 'cut' });
+        }
       },
       (err: unknown) => log.warn({ err, session: this.id }, 'interrupt frame not rendered'),
     );
@@ -351,7 +356,8 @@ export class AvatarSession implements TtsTarget {
     this.#scheduler.poke();
   }
 
-  #onTick(tick: number, _lateUs: number): void {
+  #onTick(tick: number, lateUs: number): void {
+    metrics.tickLateness.observe(lateUs / 1e6);
     const nowUs = tick * TICK_US + this.options.outputDelayUs;
     // Live audio that has not arrived by now never will in time: its span is silence.
     this.#mouth.coverSilenceUntil(nowUs - this.options.liveJitterUs);
@@ -383,10 +389,14 @@ export class AvatarSession implements TtsTarget {
     let frame = scheduled?.frame ?? this.#lastFrame;
     if (!scheduled) {
       this.#lateFrames++;
+      metrics.frames.inc({ kind: 'late' });
       this.#lateLog.push({ frame: index, atMs: nowUs / 1000, coveredMs: this.#mouth.coveredUntilUs / 1000, nextToRender: this.#scheduler.nextIndex, queued: this.#scheduler.queued });
       if (this.#lateLog.length > 20) this.#lateLog.shift();
     }
-    else this.#lastLatencyUs = nowUs - scheduled.ptsUs;
+    else {
+      this.#lastLatencyUs = nowUs - scheduled.ptsUs;
+      metrics.frames.inc({ kind: 'fresh' });
+    }
     if (!frame) return; // nothing rendered yet at the very start
     if (this.#emitVideo(frame, index * FRAME_US, scheduled !== undefined)) this.#lastFrame = frame;
   }

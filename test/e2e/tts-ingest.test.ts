@@ -8,12 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIRST_SENTENCE, SECOND_SENTENCE, makeSpeechFixture, type SpeechFixture } from '../support/audio-fixtures.ts';
 import { launchBrowser, type Browser } from '../support/browser.ts';
-import { createSession, endSession, mouthBox } from '../support/server.ts';
-import { openViewer, runInterrupt, streamPcm } from '../support/interrupt.ts';
+import { runInterrupt } from '../support/interrupt.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
-import { record, type Recording } from '../support/page-api.ts';
-import { measureLipSync } from '../support/lipsync.ts';
-import { JsonSocket } from '../support/ws-client.ts';
+import { runTtsLipSync } from '../support/tts-lipsync.ts';
 
 // The server runs in its own process: this test's analysis of what the page captured would stall its pacer.
 let server: ServerProcess;
@@ -34,41 +31,27 @@ afterAll(async () => {
 
 describe('TTS ingest over WebSocket', () => {
   it('plays audio sent 3x faster than real time at the normal pace, with the mouth following it', async () => {
-    const s = await createSession(server.base, server.key);
-    const page = await openViewer(browser, s.urls.view);
-    const c = await JsonSocket.open(`${s.urls.ingest}&encoding=pcm16&sampleRate=24000`);
-    await c.next((m) => m.type === 'ready');
-    // The server asks the browser for low-latency video (playout-delay, through the patched mediasoup worker).
-    const extensions = await page.evaluate(() => window.facecast.receiverHeaderExtensions());
-    expect(extensions.video).toContain('http://www.webrtc.org/experiments/rtp-hdrext/playout-delay');
-    expect(extensions.audio).toContain('urn:ietf:params:rtp-hdrext:ssrc-audio-level');
-    const box = await mouthBox(server.base);
-    const recording = record(page, box, fixture.durationS * 1000 + 1_500);
-    c.send({ type: 'text', text: `${FIRST_SENTENCE} ${SECOND_SENTENCE}` });
-    const sendMs = await streamPcm(c, pcm24, 3);
-    c.send({ type: 'end_of_turn' });
-    const started = await c.next((m) => m.type === 'playback_started');
-    const finished = await c.next((m) => m.type === 'playback_finished', 30_000);
-    const rec: Recording = await recording;
-    await page.close().catch(() => undefined);
-    c.close();
-    await endSession(server.base, server.key, s.sessionId);
-
-    const audioMs = fixture.durationS * 1000;
-    const playedMs = (finished.wallTimeMs as number) - (started.wallTimeMs as number);
-    console.info(`sent ${audioMs.toFixed(0)} ms of audio in ${sendMs} ms; played over ${playedMs} ms; position ${finished.positionMs} ms`);
-    expect(sendMs).toBeLessThan(audioMs / 2);
-    expect(finished.interrupted).toBe(false);
-    expect(Math.abs((finished.positionMs as number) - audioMs)).toBeLessThanOrEqual(40);
-    expect(Math.abs(playedMs - audioMs) / audioMs).toBeLessThan(0.05);
-
-    const m = measureLipSync(rec);
-    console.info(`viewer: ${m.fps.toFixed(1)} fps, lip sync r=${m.r.toFixed(2)} at ${m.lagMs} ms (chance ${m.shuffledR.toFixed(2)}), silence/speech ${m.silenceRatio.toFixed(2)}`);
-    expect(m.fps).toBeGreaterThanOrEqual(20);
-    expect(m.speechFrames).toBeGreaterThan(25);
-    expect(m.r).toBeGreaterThanOrEqual(0.5);
-    expect(m.r - m.shuffledR).toBeGreaterThan(0.2);
-    expect(Math.abs(m.lagMs)).toBeLessThanOrEqual(120);
+    const r = await runTtsLipSync(browser, server, pcm24, `${FIRST_SENTENCE} ${SECOND_SENTENCE}`);
+    console.info(`sent ${r.audioMs.toFixed(0)} ms of audio in ${r.sendMs} ms; played over ${r.playedMs} ms; position ${r.positionMs} ms`);
+    console.info(r.report);
+    expect(r.sendMs).toBeLessThan(r.audioMs / 2);
+    expect(r.interrupted).toBe(false);
+    expect(Math.abs(r.positionMs - r.audioMs)).toBeLessThanOrEqual(40);
+    expect(Math.abs(r.playedMs - r.audioMs) / r.audioMs).toBeLessThan(0.05);
+    // The page shows and plays it: frames at ~25 fps, the mouth moving with the sound.
+    expect(r.tap.fps).toBeGreaterThanOrEqual(20);
+    expect(r.playout.speechFrames).toBeGreaterThan(25);
+    expect(r.playout.r).toBeGreaterThanOrEqual(0.5);
+    expect(r.playout.r - r.playout.shuffledR).toBeGreaterThan(0.2);
+    // In sync within a frame: TTS audio is known ahead, so the mouth sits with the audio as the page plays it. Two
+    // measures that share nothing: the mouth against the level of the packets the receiver plays out, and the RTP
+    // timestamps of the frame on screen and of the packet being played. (A WebAudio tap on the track is no clock
+    // for this: its latency, mapped through AudioContext.getOutputTimestamp, put the lag at -80..-50 ms in 20 runs
+    // here and at +150 ms in one CI run, while the RTP offset stayed within half a frame; bench/tts-lipsync.ts
+    // records all three.)
+    expect(Math.abs(r.playout.lagMs)).toBeLessThanOrEqual(40);
+    expect(r.framesWithRtp).toBeGreaterThan(100);
+    expect(Math.abs(r.rtpOffsetMs)).toBeLessThanOrEqual(40);
   });
 
   // Timing on a shared 2-core machine, with the server, Chromium and the capture on the same cores: the same

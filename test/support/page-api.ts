@@ -2,8 +2,8 @@
 import type { Page } from 'playwright-core';
 
 // The capture types are the page's own: one definition for the page and its tests.
-export type { AudioCapture, FrameCapture, Region } from '../../client-demo/src/capture.ts';
-import type { AudioCapture, FrameCapture, Region } from '../../client-demo/src/capture.ts';
+export type { AudioCapture, AudioLevelCapture, FrameCapture, Region } from '../../client-demo/src/capture.ts';
+import type { AudioCapture, AudioLevelCapture, FrameCapture, Region } from '../../client-demo/src/capture.ts';
 
 interface FacecastHooks {
   state: string;
@@ -13,7 +13,7 @@ interface FacecastHooks {
   stop(): void;
   captureFrames(o: { fps: number; durationMs: number; region?: Region }): Promise<FrameCapture>;
   captureAudio(ms: number, source?: 'received' | 'microphone'): Promise<AudioCapture>;
-  captureAudioLevels(ms: number, periodMs?: number): Promise<{ t: number[]; level: (number | null)[] }>;
+  captureAudioLevels(ms: number, periodMs?: number): Promise<AudioLevelCapture>;
   receiverStats(): Promise<Record<'audio' | 'video', Record<string, unknown> | null>>;
   receiverHeaderExtensions(): Record<'audio' | 'video', string[]>;
   /** The overlay's figures (client-demo/src/stats.ts). */
@@ -36,7 +36,7 @@ export interface Recording {
   frames: FrameCapture;
   audio: AudioCapture;
   /** The received audio's level as played out (the receiver's source: RFC 6464 levels from the server), every 5 ms. */
-  levels: { t: number[]; level: (number | null)[] };
+  levels: AudioLevelCapture;
   /** Video frames decoded by the page during the recording (getVideoPlaybackQuality). */
   decodedFrames: number;
   durationMs: number;

@@ -51,3 +51,26 @@ export function diff(a: Record<string, number>, b: Record<string, number>): Reco
 }
 
 export const total = (x: Record<string, number>) => Object.values(x).reduce((s, v) => s + v, 0);
+
+/** CPU seconds of each thread of one process, by thread name (threads of the same name added up; the main thread as "main"). */
+export function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const close = s.lastIndexOf(')');
+      const name = Number(tid) === pid ? 'main' : s.slice(s.indexOf('(') + 1, close);
+      const f = s.slice(close + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS;
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}

@@ -26,9 +26,9 @@ function recording(mouth: (t: number, env: (t: number) => number) => number): Re
     return Array.from({ length: 16 }, (_, p) => (p >= 8 ? 180 - 150 * open : 180));
   });
   return {
-    frames: { t: frameT, gray, w: 4, h: 4 },
+    frames: { t: frameT, rtp: [], shownAt: [], gray, w: 4, h: 4 },
     audio: { t0: 0, sampleRate: 48_000, envelope: times.map(env), times },
-    levels: { t: [], level: [] },
+    levels: { t: [], level: [], rtp: [], playedAt: [] },
     decodedFrames: 325,
     durationMs: 13_000,
     timeOrigin: 0,

@@ -1,10 +1,10 @@
 // A RenderCore in its own worker thread, so that onnxruntime's blocking run() never stalls the main thread's
 // pacer, media and sockets. Frames come back as transferred buffers (no copy). This file is also the worker's
 // entry: loaded in a worker made here, it serves render requests one at a time.
-import { readFileSync } from 'node:fs';
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { moduleLogger } from '../../log.ts';
 import { startModuleWorker } from '../../util/ts-worker.ts';
+import { threadCpuSeconds } from '../../util/proc.ts';
 import { RenderCore, type CoreFrame, type RenderCoreInit } from './render-core.ts';
 
 const log = moduleLogger('packs/default/render-thread');
@@ -122,14 +122,6 @@ export class RenderThread {
 }
 
 // --- the worker side ---------------------------------------------------------------------------------------
-/** This thread's CPU time: the first field of /proc/thread-self/schedstat (ns on CPU); null off Linux. */
-function threadCpuSeconds(): number | null {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
-  } catch {
-    return null;
-  }
-}
 
 function serveInWorker(): void {
   const port = parentPort;
