@@ -8,7 +8,7 @@
 // session, the main thread's event-loop delay, and the capacity the server states; then, with --probe-capacity,
 // asks for one session more than the server says it can serve and records the answer.
 // Usage: node --import tsx bench/load.ts --sessions 6 [--avatars same|different] [--seconds 60] [--warmup 10]
-//        [--turn-s 17] [--stagger-ms 0] [--server-args "--max-sessions 12"] [--probe-capacity] [--out FILE]
+//        [--turn-s 17] [--stagger-ms 0] [--server-args="--capacity 16"] [--probe-capacity] [--out FILE]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@
 import type { MouthFeatureTrack } from '../audio/mouth-features.ts';
 import { FRAME_US } from '../media/types.ts';
 import { moduleLogger } from '../log.ts';
+import { metrics } from '../metrics/index.ts';
 import type { Anchor, FillWindow, Keyframe, PackStages, RenderOutput, ScheduledFrame } from './types.ts';
 
 const log = moduleLogger('cascade/scheduler');
@@ -214,6 +215,7 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
     let frame = await this.#stages.fill.fill({ window, ptsUs, alpha, mouth: this.#mouth.mouthAt(ptsUs), degrade });
     if (this.#stages.sr.enabled && !degrade) frame = await this.#stages.sr.upscale(frame);
     this.#stats.lastRenderUs = (performance.now() - t0) * 1000;
+    metrics.stageSeconds.observe({ stage: 'render' }, this.#stats.lastRenderUs / 1e6);
     return frame;
   }
 

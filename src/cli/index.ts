@@ -16,6 +16,9 @@ program
   .addOption(new Option('--video-kbps <n>', 'VP8 bitrate'))
   .addOption(new Option('--video-playout-delay-max-ms <ms>', "most smoothing delay viewers' browsers may add to the video (0: none, -1: their choice)"))
   .addOption(new Option('--avatar <file>', 'portrait of the built-in avatar'))
+  .addOption(new Option('--max-sessions <n>', 'hard limit on sessions (503 session-limit beyond)'))
+  .addOption(new Option('--capacity <n|auto>', "sessions served in real time (503 at-capacity beyond); 'auto' measures it"))
+  .addOption(new Option('--workers <n>', 'mediasoup worker processes (default: one per core)'))
   .action(async (o: Record<string, string | undefined>) => {
     try {
       await serve({
@@ -27,6 +30,9 @@ program
         videoKbps: o.videoKbps as unknown as number,
         videoPlayoutDelayMaxMs: o.videoPlayoutDelayMaxMs as unknown as number,
         defaultAvatar: o.avatar,
+        maxSessions: o.maxSessions as unknown as number,
+        capacity: o.capacity as unknown as number,
+        workers: o.workers as unknown as number,
       });
     } catch (err) {
       process.stderr.write(`facecast: ${(err as Error).message}\n`);

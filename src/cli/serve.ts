@@ -9,6 +9,7 @@ import { WorkerEnroller } from '../session/enroll-worker.ts';
 import { moduleLogger } from '../log.ts';
 import { loadVisemeDictionary } from './dictionary.ts';
 import { warmResamplers } from '../audio/resampler.ts';
+import { Capacity } from '../session/capacity.ts';
 
 const log = moduleLogger('cli/serve');
 
@@ -53,10 +54,14 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
         },
       },
       registry,
-      { maxSessions: config.maxSessions, maxLoadedAvatars: config.maxLoadedAvatars },
+      { maxSessions: config.maxSessions, maxLoadedAvatars: config.maxLoadedAvatars, capacity: new Capacity({ stated: config.capacity, headroom: config.capacityHeadroom }) },
     );
     progress('building the render graph');
     await sessions.preload('astronaut', { pin: true });
+    if (config.capacity === 'auto') {
+      progress('measuring render speed (capacity)');
+      await sessions.probeRender('astronaut');
+    }
     // A TTS socket's first resampler would otherwise cost every session's pacer ~20 ms mid-stream.
     await warmResamplers();
     // Already in the log (audio/visemes/cmudict); the CLI also prints it under the demo URL.

@@ -3,6 +3,8 @@
 // through shotAt() (PlanSource). Nothing the caller does waits: inputs are stored and a background loop (an
 // AbortSignal task, awaited on close) analyses audio and runs rounds. The rule-based round is instant and always
 // publishes first; a chat backend's plan, when configured, replaces it if it comes back in time and valid.
+import { metrics } from '../metrics/index.ts';
+import { background } from '../util/cooperative.ts';
 import type { AudioChunk } from '../media/types.ts';
 import type { RecognitionResult } from '../asr/types.ts';
 import { moduleLogger } from '../log.ts';
@@ -34,10 +36,7 @@ import {
 } from './director-types.ts';
 
 const log = moduleLogger('director');
-/**
- * Chunks of pending audio analysed per turn of the loop (prosody: pitch and energy, ~0.05 ms a chunk): 25 chunks,
- * 0.5 s of audio, so that a whole turn arriving at once never holds the thread for more than a ms or two.
- */
+/** Chunks of pending audio analysed in one unit of work (prosody: pitch and energy): 0.5 s of audio. */
 const DRAIN_SLICE_CHUNKS = 25;
 /** Sentences this recent before the window still set its mood. */
 const MOOD_MEMORY_US = 6_000_000;
@@ -225,23 +224,24 @@ export class Director extends TypedEmitter<DirectorEvents> implements PlanSource
 
   async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      // Audio still waiting (a whole TTS turn arrived at once): the next slice after one turn of the event loop.
-      const backlog = this.#pending.length > 0;
-      await new Promise<void>((resolve) => {
-        const timer = backlog ? setImmediate(done) : setTimeout(done, this.options.tickMs);
-        function done(): void {
-          if (backlog) clearImmediate(timer as NodeJS.Immediate);
-          else clearTimeout(timer as NodeJS.Timeout);
-          resolve();
-        }
-        this.#wake = done;
-      });
-      this.#wake = null;
+      // Audio still waiting (a whole TTS turn arrived at once): its next batch in the main thread's next turn.
+      if (this.#pending.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, this.options.tickMs);
+          function done(): void {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.#wake = done;
+        });
+        this.#wake = null;
+      }
       if (signal.aborted) break;
       try {
-        this.#drainAudio(DRAIN_SLICE_CHUNKS);
+        // Analysis and planning are units of the main thread's cooperative queue: a few ms per loop turn.
+        await background.run(() => metrics.time('director', () => this.#drainAudio(DRAIN_SLICE_CHUNKS)));
         const kind = this.#dueRound();
-        if (kind) this.#runRound(kind);
+        if (kind && !signal.aborted) await background.run(() => metrics.time('director', () => this.#runRound(kind)));
       } catch (err) {
         log.error({ err }, 'director round failed; the last plan stands');
         this.emit('error', err as Error);

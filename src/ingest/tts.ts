@@ -9,6 +9,8 @@ import { Chunker } from '../audio/chunker.ts';
 import PQueue from 'p-queue';
 import type { AudioChunk } from '../media/types.ts';
 import { moduleLogger } from '../log.ts';
+import { metrics } from '../metrics/index.ts';
+import { background } from '../util/cooperative.ts';
 
 const log = moduleLogger('ingest/tts');
 
@@ -35,14 +37,11 @@ let nextSegmentId = 1;
 /** Messages waiting to be processed before new ones are refused. */
 const MAX_PENDING_MESSAGES = 1024;
 /**
- * A message's audio is resampled, chunked and queued in slices of this much, with a turn of the event loop between
- * slices: a whole TTS turn arriving at once (tens of seconds in one message, on every session at the same moment)
- * would otherwise hold the thread that runs every session's pacer for 100+ ms. A slice costs well under a ms.
+ * A message's audio is resampled, chunked and queued in slices of this much, each a unit of the main thread's
+ * cooperative queue (util/cooperative.ts): a whole TTS turn arriving at once (tens of seconds in one message, on
+ * every session at the same moment) would otherwise hold the thread that runs every session's pacer for 100+ ms.
  */
 const SLICE_MS = 100;
-
-/** One turn of the event loop: timers (the pacers' ticks) that fell due run before the next slice. */
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class TtsIngest {
   readonly #target: TtsTarget;
@@ -184,19 +183,23 @@ export class TtsIngest {
     const generation = this.#generation;
     const slice = (rate * SLICE_MS) / 1000;
     for (let off = 0; off < pcm.length; off += slice) {
-      if (off > 0) {
-        await yieldToLoop();
-        if (this.#closed || generation !== this.#generation) return; // interrupted: the rest belonged to that turn
-      }
-      let piece = pcm.subarray(off, off + slice);
-      if (rate !== 48_000) piece = this.#resampler!.process(piece);
-      const segmentId = this.#ensureTurn();
-      this.#chunker ??= new Chunker(this.#target.nextTurnStartUs(), this.#target.epoch());
-      // Audio arriving slower than real time: the clock caught up with the turn. Play the
-      // rest from now rather than drop it as late (an audible gap, never a loss).
-      this.#chunker.rebase(this.#target.earliestPtsUs());
-      for (const chunk of this.#chunker.push(piece)) this.#queue(chunk, segmentId);
+      const piece = pcm.subarray(off, off + slice);
+      // Interrupted meanwhile: the rest belonged to that turn.
+      const played = await background.run(() => !this.#closed && generation === this.#generation && metrics.time('ingest', () => this.#slice(piece, rate)));
+      if (!played) return;
     }
+  }
+
+  /** One slice of a message's audio: to 48 kHz, into chunks on the turn's timeline, queued. */
+  #slice(piece: Int16Array, rate: number): true {
+    const pcm = rate === 48_000 ? piece : this.#resampler!.process(piece);
+    const segmentId = this.#ensureTurn();
+    this.#chunker ??= new Chunker(this.#target.nextTurnStartUs(), this.#target.epoch());
+    // Audio arriving slower than real time: the clock caught up with the turn. Play the
+    // rest from now rather than drop it as late (an audible gap, never a loss).
+    this.#chunker.rebase(this.#target.earliestPtsUs());
+    for (const chunk of this.#chunker.push(pcm)) this.#queue(chunk, segmentId);
+    return true;
   }
 
   /** One chunk is held back so the turn's last chunk can be marked when the turn ends. */

@@ -2,6 +2,8 @@
 // as rawvideo, output comes back as IVF on stdout; ffmpeg drops no frames and holds none
 // (lag-in-frames 0, fps_mode passthrough), so output frame k is input frame k and we give
 // it that frame's ptsUs. The added latency is measured in test/media/vp8-encoder.test.ts.
+import { metrics } from '../metrics/index.ts';
+import { NICE, lowerProcess } from '../util/proc.ts';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { z } from 'zod';
@@ -117,6 +119,7 @@ export class Vp8Encoder extends TypedEmitter<Vp8EncoderEvents> {
     const args = ffmpegVp8Args(this.options);
     log.debug({ args }, 'spawning ffmpeg');
     this.#child = spawn(this.options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    lowerProcess(this.#child.pid, NICE.encoder);
     this.#exited = new Promise<void>((resolve) => {
       this.#child.once('close', (code, signal) => {
         this.#onExit(code, signal);
@@ -145,6 +148,11 @@ export class Vp8Encoder extends TypedEmitter<Vp8EncoderEvents> {
 
   get closed(): boolean {
     return this.#state === 'closed';
+  }
+
+  /** The ffmpeg process (for CPU accounting); undefined if it could not start. */
+  get pid(): number | undefined {
+    return this.#child.pid;
   }
 
   get stats(): Vp8EncoderStats {
@@ -295,6 +303,7 @@ export class Vp8Encoder extends TypedEmitter<Vp8EncoderEvents> {
       }
       const keyframe = isVp8Keyframe(f.data);
       const latency = performance.now() - src.enqueuedAt;
+      metrics.stageSeconds.observe({ stage: 'encode' }, latency / 1000);
       this.#latency.last = latency;
       this.#latency.sum += latency;
       this.#latency.max = Math.max(this.#latency.max, latency);

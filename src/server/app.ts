@@ -11,6 +11,7 @@ import { HttpError, guard, readJson, sendError, sendFile, sendJson } from './htt
 import { TokenError, TokenSigner, type TokenRole } from './tokens.ts';
 import type { ServerConfig } from './config.ts';
 import { SessionLimitError, SessionManager, UnknownAvatarError } from '../session/manager.ts';
+import { CapacityError, RETRY_AFTER_S } from '../session/capacity.ts';
 import { AvatarUnavailableError, type AvatarRegistry } from '../session/avatars.ts';
 import { AvatarsApi } from './avatars-api.ts';
 import type { AvatarSession } from '../session/session.ts';
@@ -80,6 +81,11 @@ export class FacecastServer {
   /** The server's figures, read when /metrics is scraped. */
   #gauges(): void {
     metrics.gauge('facecast_sessions', 'Sessions running', [], (set) => set({}, this.sessions.size));
+    metrics.gauge('facecast_capacity_sessions', 'Sessions this server serves in real time (stated, or measured: render probe, then CPU per session)', [], (set) => set({}, this.sessions.capacity.sessions));
+    metrics.gauge('facecast_session_cost_cores', 'Cores one talking session costs, as the capacity estimates it (render probe, then measured)', [], (set) => {
+      const per = this.sessions.capacity.figures.perSessionCores;
+      if (per !== null) set({}, per);
+    });
     metrics.gauge('facecast_viewers', 'Viewers connected, all sessions', [], (set) => set({}, this.sessions.list().reduce((n, x) => n + x.room.viewerCount, 0)));
     metrics.gauge('facecast_session_late_frames', 'Frames repeated because not ready, per running session, since it started', ['session'], (set) => {
       for (const x of this.sessions.list()) set({ session: x.id }, x.stats().lateFrames);
@@ -164,6 +170,8 @@ export class FacecastServer {
         workers: this.#workerPids(),
         avatars: this.sessions.loadedAvatarIds,
         enrollment: this.#avatars.jobs.stats,
+        capacity: this.sessions.capacity.figures,
+        eventLoopDelayMs: { p99: Number((metrics.eventLoopDelay.percentile(99) / 1e6).toFixed(1)), max: Number((metrics.eventLoopDelay.max / 1e6).toFixed(1)) },
       });
     });
     app.get('/metrics', (res) => {
@@ -193,7 +201,14 @@ export class FacecastServer {
         } catch (err) {
           if (err instanceof UnknownAvatarError) return sendError(res, s, new HttpError(404, 'unknown-avatar', err.message));
           if (err instanceof AvatarUnavailableError) return sendError(res, s, new HttpError(404, 'avatar-unavailable', err.message));
-          if (err instanceof SessionLimitError) return sendError(res, s, new HttpError(503, 'session-limit', err.message));
+          if (err instanceof CapacityError) {
+            metrics.refusals.inc({ reason: 'at-capacity' });
+            return sendError(res, s, new HttpError(503, 'at-capacity', err.message, { 'Retry-After': String(err.retryAfterS) }));
+          }
+          if (err instanceof SessionLimitError) {
+            metrics.refusals.inc({ reason: 'session-limit' });
+            return sendError(res, s, new HttpError(503, 'session-limit', err.message, { 'Retry-After': String(RETRY_AFTER_S) }));
+          }
           sendError(res, s, err);
         }
       })();

@@ -1,6 +1,7 @@
 // Server configuration: defaults, then FACECAST_* environment variables, then CLI flags.
 // Validated once at the boundary and frozen.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 export const configSchema = z
@@ -17,7 +18,8 @@ export const configSchema = z
     rtcAnnouncedIp: z.string().optional(),
     rtcMinPort: z.coerce.number().int().min(1024).max(65_535).default(40_000),
     rtcMaxPort: z.coerce.number().int().min(1024).max(65_535).default(40_999),
-    workers: z.coerce.number().int().min(1).max(64).default(1),
+    /** mediasoup worker processes; sessions and viewers are spread over them. Default: one per core. */
+    workers: z.coerce.number().int().min(1).max(64).default(() => availableParallelism()),
     /** Output delay: audio in -> audio and video out. Covers right context + render + encode. */
     outputDelayMs: z.coerce.number().int().min(60).max(2_000).default(100),
     /** Mouth right context (look-ahead) in live mode. */
@@ -31,6 +33,14 @@ export const configSchema = z
      */
     videoPlayoutDelayMaxMs: z.coerce.number().int().min(-1).max(40_950).default(100),
     maxSessions: z.coerce.number().int().min(1).max(1_000).default(8),
+    /**
+     * Sessions this server serves in real time: 'auto' measures it (a render probe at start, then the CPU each
+     * session really uses, against the cores x capacityHeadroom) and refuses more with 503 at-capacity; a number
+     * states it. maxSessions stays the hard limit either way.
+     */
+    capacity: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(1_000)]).default('auto'),
+    /** Share of the machine's cores that sessions may use when the capacity is measured. */
+    capacityHeadroom: z.coerce.number().min(0.5).max(1).default(0.85),
     /** Portrait of the built-in avatar. */
     defaultAvatar: z.string().default('models/build/astronaut.png'),
     avatarCacheDir: z.string().default('var/avatars'),
@@ -77,6 +87,8 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_VIDEO_KBPS: 'videoKbps',
   FACECAST_VIDEO_PLAYOUT_DELAY_MAX_MS: 'videoPlayoutDelayMaxMs',
   FACECAST_MAX_SESSIONS: 'maxSessions',
+  FACECAST_CAPACITY: 'capacity',
+  FACECAST_CAPACITY_HEADROOM: 'capacityHeadroom',
   FACECAST_AVATAR: 'defaultAvatar',
   FACECAST_AVATAR_CACHE: 'avatarCacheDir',
   FACECAST_MAX_UPLOAD_BYTES: 'maxUploadBytes',

@@ -26,6 +26,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra response headers (Retry-After on a 503). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -40,15 +42,17 @@ export function guard(res: HttpResponse): { aborted: boolean } {
   return state;
 }
 
-export function sendJson(res: HttpResponse, state: { aborted: boolean }, status: number, body: unknown): void {
+export function sendJson(res: HttpResponse, state: { aborted: boolean }, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   if (state.aborted) return;
   res.cork(() => {
-    res.writeStatus(STATUS[status] ?? `${status} Status`).writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', 'no-store').end(JSON.stringify(body));
+    res.writeStatus(STATUS[status] ?? `${status} Status`).writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(JSON.stringify(body));
   });
 }
 
 export function sendError(res: HttpResponse, state: { aborted: boolean }, err: unknown): void {
-  if (err instanceof HttpError) return sendJson(res, state, err.status, { error: { code: err.code, message: err.message } });
+  if (err instanceof HttpError) return sendJson(res, state, err.status, { error: { code: err.code, message: err.message } }, err.headers);
   sendJson(res, state, 500, { error: { code: 'internal', message: (err as Error).message ?? 'internal error' } });
 }
 

@@ -13,6 +13,7 @@ import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_PAYLOAD_TYPE, PLAYOUT_DELAY_EXTENSION_I
 import type { Room } from '../rtc/room.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
 import { moduleLogger } from '../log.ts';
+import { metrics } from '../metrics/index.ts';
 
 const log = moduleLogger('session/egress');
 
@@ -76,7 +77,8 @@ export class Egress extends TypedEmitter<EgressEvents> {
   sendAudio(chunk: AudioChunk): void {
     if (this.#closed || chunk.ptsUs <= this.#lastAudioPts) return;
     this.#lastAudioPts = chunk.ptsUs;
-    this.#audio.sendFrame({ ...this.#opus.encode(chunk), audioLevelDbov: audioLevelDbov(rms(chunk.samples)) });
+    const frame = { ...this.#opus.encode(chunk), audioLevelDbov: audioLevelDbov(rms(chunk.samples)) };
+    metrics.time('rtp', () => this.#audio.sendFrame(frame));
   }
 
   stats(): { fps: number; videoKbps: number } {
@@ -88,6 +90,10 @@ export class Egress extends TypedEmitter<EgressEvents> {
   get rtpClocks() {
     const clock = (s: RtpStreamSender) => ({ ssrc: s.ssrc, timestampOffset: s.options.timestampOffset, clockRate: s.options.clockRate });
     return { video: clock(this.#video), audio: clock(this.#audio) };
+  }
+
+  get encoderPid(): number | undefined {
+    return this.#encoder.pid;
   }
 
   encoderStats() {
@@ -109,7 +115,7 @@ export class Egress extends TypedEmitter<EgressEvents> {
     try {
       for await (const frame of this.#encoder.frames()) {
         if (this.#closed) break;
-        this.#video.sendFrame(frame);
+        metrics.time('rtp', () => this.#video.sendFrame(frame));
         this.#recent.push(frame.ptsUs);
         while (this.#recent.length > 0 && this.#recent[0] <= frame.ptsUs - 1_000_000) this.#recent.shift();
       }

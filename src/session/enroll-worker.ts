@@ -5,6 +5,7 @@
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { moduleLogger } from '../log.ts';
 import { startModuleWorker } from '../util/ts-worker.ts';
+import { NICE, lowerThisThread } from '../util/proc.ts';
 import { FaceIndexError, ImageDecodeError, MultipleFacesError, NoFaceError, enrollPortrait } from '../packs/default/index.ts';
 import type { Box, EnrollStage, EnrolledAvatar } from '../packs/default/index.ts';
 
@@ -203,6 +204,7 @@ export class WorkerEnroller implements Enroller {
 function serveInWorker(init: WorkerInit): void {
   const port = parentPort;
   if (!port) return;
+  lowerThisThread(NICE.enrollment);
   port.on('message', (m: ToWorker) => {
     if (m.type !== 'enroll') return;
     const onProgress: ProgressFn = (stage, fraction) => port.postMessage({ type: 'progress', id: m.id, stage, fraction } satisfies FromWorker);

@@ -9,6 +9,9 @@ import type { PackStages } from '../cascade/types.ts';
 import { DefaultRenderer, type EnrolledAvatar } from '../packs/default/index.ts';
 import { createDefaultStages } from '../packs/default/cascade-stages.ts';
 import { AvatarSession, type SessionOptions } from './session.ts';
+import { Capacity, CapacityError } from './capacity.ts';
+import { coefficientVector } from '../packs/default/index.ts';
+import { processCpuSeconds } from '../util/proc.ts';
 
 const log = moduleLogger('session/manager');
 
@@ -30,6 +33,10 @@ export interface SessionManagerOptions {
   readonly maxSessions: number;
   /** Avatars whose renderer stays loaded (LRU). */
   readonly maxLoadedAvatars: number;
+  /** Sessions served in real time (admission); default: measured ('auto'). */
+  readonly capacity?: Capacity;
+  /** Most render threads an avatar's renderer grows to (sessions sharing it); default: the capacity's cores. */
+  readonly maxRenderThreadsPerAvatar?: number;
 }
 
 interface LoadedAvatar {
@@ -55,6 +62,7 @@ export class SessionManager {
   readonly #releasing = new Set<Promise<void>>();
   #creating = 0;
   #closed = false;
+  readonly capacity: Capacity;
 
   constructor(pool: WorkerPool, defaults: Omit<SessionOptions, 'avatarId'>, avatars: AvatarSource, opts: SessionManagerOptions) {
     if (!Number.isInteger(opts.maxSessions) || opts.maxSessions < 1) throw new RangeError(`maxSessions must be a positive integer, got ${opts.maxSessions}`);
@@ -65,6 +73,48 @@ export class SessionManager {
     this.#defaults = defaults;
     this.#avatars = avatars;
     this.#opts = Object.freeze({ ...opts });
+    this.capacity = opts.capacity ?? new Capacity({ stated: 'auto', headroom: 0.85 });
+    this.capacity.start(() => ({ sessions: this.#sessions.size, lateFrames: this.lateFrames(), cpuSeconds: this.cpuSeconds() }));
+  }
+
+  /** Frames repeated because not ready, running sessions together. */
+  lateFrames(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) n += s.stats().lateFrames;
+    return n;
+  }
+
+  /** CPU seconds so far of this process (all its threads), the sessions' encoders and the mediasoup workers. */
+  cpuSeconds(): number {
+    let total = processCpuSeconds(process.pid) ?? 0;
+    for (const s of this.#sessions.values()) for (const pid of s.pids) total += processCpuSeconds(pid) ?? 0;
+    for (const pid of this.#pool.pids) total += processCpuSeconds(pid) ?? 0;
+    return total;
+  }
+
+  /**
+   * The render probe: renders `frames` frames of a talking face with the avatar's renderer and gives the capacity
+   * the render thread's CPU ms per frame. The avatar must be loaded (preload).
+   */
+  async probeRender(avatarId: string, frames = 40): Promise<number | null> {
+    const entry = this.#loaded.get(avatarId);
+    if (!entry) throw new Error(`avatar ${avatarId} is not loaded`);
+    const c = coefficientVector({ jawOpen: 0.4, lipSpread: 0.2, smile: 0.3, headYaw: 0.3, headPitch: -0.2, headRoll: 0.1, neckSway: 0.3, breathe: 0.5 });
+    const jaw = entry.renderer.coefficientNames.indexOf('jawOpen');
+    const yaw = entry.renderer.coefficientNames.indexOf('headYaw');
+    const run = (i: number) => {
+      c[jaw] = 0.1 + (i % 8) / 10;
+      c[yaw] = 0.3 * Math.sin(i / 5);
+      return entry.renderer.render(c, { rgb: false });
+    };
+    for (let i = 0; i < 5; i++) await run(i); // warm
+    const cpu0 = entry.renderer.cpuSeconds;
+    for (let i = 0; i < frames; i++) await run(i);
+    const cpu1 = entry.renderer.cpuSeconds;
+    if (cpu0 === null || cpu1 === null) return null;
+    const ms = ((cpu1 - cpu0) * 1000) / frames;
+    this.capacity.setProbe(ms);
+    return ms;
   }
 
   /** Avatars with a loaded renderer, least recently used first. */
@@ -73,10 +123,10 @@ export class SessionManager {
   }
 
   /** The avatar's renderer: where it runs, its CPU time so far, and how many sessions share it; null if not loaded. */
-  renderStats(avatarId: string): { thread: 'worker' | 'main'; cpuS: number | null; sessions: number } | null {
+  renderStats(avatarId: string): { thread: 'worker' | 'main'; threads: number; cpuS: number | null; sessions: number } | null {
     const entry = this.#loaded.get(avatarId);
     if (!entry) return null;
-    return { thread: entry.renderer.thread, cpuS: entry.renderer.cpuSeconds, sessions: entry.users };
+    return { thread: entry.renderer.thread, threads: entry.renderer.threads, cpuS: entry.renderer.cpuSeconds, sessions: entry.users };
   }
 
   get size(): number {
@@ -101,12 +151,19 @@ export class SessionManager {
 
   async create(avatarId: string, opts: { life?: boolean } = {}): Promise<AvatarSession> {
     if (this.#closed) throw new Error('server is shutting down');
-    if (this.#sessions.size + this.#creating >= this.#opts.maxSessions) throw new SessionLimitError(`session limit reached (${this.#opts.maxSessions})`);
+    const running = this.#sessions.size + this.#creating;
+    if (running >= this.#opts.maxSessions) throw new SessionLimitError(`session limit reached (${this.#opts.maxSessions})`);
+    const admission = this.capacity.admit(running);
+    if (!admission.ok) throw new CapacityError(admission.message, admission.retryAfterS);
     this.#creating++;
     let entry: LoadedAvatar | undefined;
     try {
       if (!(await this.#avatars.get(avatarId))) throw new UnknownAvatarError(`unknown avatar '${avatarId.slice(0, 64)}' (GET /api/avatars lists them)`);
       entry = await this.#acquire(avatarId);
+      // One render thread per session of this avatar, up to one per core: streams of one avatar never queue
+      // behind each other in one thread.
+      const threads = Math.min(entry.users, this.#opts.maxRenderThreadsPerAvatar ?? this.capacity.cores);
+      entry.renderer.growTo(threads).catch((err: unknown) => log.warn({ err, avatarId }, 'could not add a render thread'));
       // Stages are per session (each has its own plan and idle seed); the renderer is shared.
       const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life, rgb: false });
       const session = await AvatarSession.create(this.#pool.pick(), stages, { ...this.#defaults, avatarId, avatar: entry.avatar });
@@ -140,6 +197,7 @@ export class SessionManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.capacity.stop();
     await Promise.all([...this.#sessions.values()].map((s) => s.close()));
     await Promise.allSettled([...this.#loading.values()]);
     for (const entry of this.#loaded.values()) this.#unload(entry);

@@ -197,6 +197,12 @@ export class AvatarSession implements TtsTarget {
     };
   }
 
+  /** The session's own processes (its encoder), for CPU accounting. */
+  get pids(): number[] {
+    const pid = this.#egress.encoderPid;
+    return pid === undefined ? [] : [pid];
+  }
+
   /** Fuller figures for the HTTP API and benchmarks. */
   details() {
     return {
@@ -235,8 +241,10 @@ export class AvatarSession implements TtsTarget {
     if (chunk.epoch !== this.#epoch) return true; // a stale turn's tail after an interrupt
     if (!this.#playout.push({ chunk, segmentId, last })) return false;
     this.#queuedEndUs = Math.max(this.#queuedEndUs, chunk.ptsUs + TICK_US);
-    this.#mouth.push(chunk);
-    this.#turnVisemes.audio(segmentId, chunk.ptsUs, last);
+    metrics.time('audio_analysis', () => {
+      this.#mouth.push(chunk);
+      this.#turnVisemes.audio(segmentId, chunk.ptsUs, last);
+    });
     this.director.audio(chunk, { segmentId, last });
     this.#scheduler.poke();
     return true;
@@ -351,7 +359,7 @@ export class AvatarSession implements TtsTarget {
       log.warn({ session: this.id }, 'playout buffer full: live chunk not queued');
       return;
     }
-    this.#mouth.push(chunk);
+    metrics.time('audio_analysis', () => this.#mouth.push(chunk));
     this.director.audio(chunk);
     this.#scheduler.poke();
   }

@@ -1,5 +1,6 @@
 // Linux /proc readings for the server's own figures (metrics, session details); null where /proc cannot tell.
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 const TICKS_PER_S = 100; // USER_HZ: 100 on every Linux architecture Node supports
 
@@ -20,5 +21,35 @@ export function threadCpuSeconds(): number | null {
     return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Scheduling priorities (nice values) of the server's threads and processes. The main thread runs every session's
+ * pacer and the sockets: when the cores are saturated it must win them, so that a tick is never late; the bulk work
+ * (render threads, encoders, enrollment) yields to it and absorbs the contention in its queues, where it shows as a
+ * frame not ready in time (counted) rather than as every session's clock stalling.
+ */
+export const NICE = { render: 5, encoder: 3, enrollment: 10 } as const;
+
+/** Lowers the calling thread's priority (Linux: a thread is a schedulable task of its own); false where it cannot. */
+export function lowerThisThread(nice: number): boolean {
+  try {
+    const tid = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(' ', 1)[0]);
+    setPriority(tid, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Lowers a child process's priority; false where it cannot (it may have exited). */
+export function lowerProcess(pid: number | undefined, nice: number): boolean {
+  if (pid === undefined) return false;
+  try {
+    setPriority(pid, nice);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,8 +1,10 @@
-// Starts a real facecast server in-process on loopback with a free port.
+// Starts a real facecast server in-process on loopback with a free port. Its capacity is stated (64 sessions): the
+// functional tests open several sessions on a machine whose measured capacity may be 2 or 3; test/e2e/capacity.test.ts
+// tests the measured one.
 import { startFacecast, type RunningServer } from '../../src/cli/serve.ts';
 
 export async function startTestServer(overrides: Parameters<typeof startFacecast>[0] = {}): Promise<RunningServer & { base: string; key: string }> {
-  const running = await startFacecast({ host: '127.0.0.1', port: 0, rtcListenIp: '127.0.0.1', ...overrides });
+  const running = await startFacecast({ host: '127.0.0.1', port: 0, rtcListenIp: '127.0.0.1', capacity: 64, ...overrides });
   return Object.assign(running, { base: running.server.baseUrl, key: running.server.config.apiKey });
 }
 

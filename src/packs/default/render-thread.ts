@@ -4,7 +4,7 @@
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { moduleLogger } from '../../log.ts';
 import { startModuleWorker } from '../../util/ts-worker.ts';
-import { threadCpuSeconds } from '../../util/proc.ts';
+import { NICE, lowerThisThread, threadCpuSeconds } from '../../util/proc.ts';
 import { RenderCore, type CoreFrame, type RenderCoreInit } from './render-core.ts';
 
 const log = moduleLogger('packs/default/render-thread');
@@ -126,6 +126,7 @@ export class RenderThread {
 function serveInWorker(): void {
   const port = parentPort;
   if (!port) return;
+  lowerThisThread(NICE.render);
   let core: RenderCore | null = null;
   // Messages are handled in order: a render waits for init, close waits for the renders before it.
   let queue: Promise<unknown> = Promise.resolve();

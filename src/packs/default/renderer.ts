@@ -1,11 +1,14 @@
-// Renders frames of one enrolled avatar: one onnxruntime session over the avatar's render graph (graph.ts), which
+// Renders frames of one enrolled avatar: onnxruntime sessions over the avatar's render graph (graph.ts), which
 // renders only the render box (the pixels the basis can change); the box is pasted into a copy of the reference.
-// By default the session lives in a worker thread (render-thread.ts): its run() blocks whichever thread calls it.
+// By default each session lives in a worker thread (render-thread.ts): its run() blocks whichever thread calls it.
+// Sessions that share an avatar share its render threads: one to start with, more on demand (growTo, up to one per
+// core), each render going to the thread with the fewest in flight, so that several streams of one avatar are never
+// serialised into one thread that cannot keep up. A stream's own frames stay in order (it awaits each).
 import { moduleLogger } from '../../log.ts';
 import { COEFFICIENTS, COEFFICIENT_COUNT, COEFFICIENT_NAMES, normalizeCoefficients } from './coefficients.ts';
 import { RendererClosedError } from './errors.ts';
 import { buildAvatarRenderGraph, windowOffsets } from './graph.ts';
-import { RenderCore, type CoreFrame } from './render-core.ts';
+import { RenderCore, type CoreFrame, type RenderCoreInit } from './render-core.ts';
 import { RenderThread } from './render-thread.ts';
 import type { Box, EnrolledAvatar, MotionBasis } from './types.ts';
 
@@ -40,6 +43,12 @@ interface Backend {
   close(): Promise<void>;
 }
 
+/** A backend and its renders in flight (the dispatcher's load measure). */
+interface Lane {
+  readonly backend: Backend;
+  inFlight: number;
+}
+
 export class DefaultRenderer {
   readonly avatarId: string;
   readonly width: number;
@@ -49,14 +58,17 @@ export class DefaultRenderer {
   readonly renderBox: Box;
   readonly thread: 'worker' | 'main';
   readonly #basis: MotionBasis;
-  readonly #backend: Backend;
+  readonly #lanes: Lane[];
+  /** What another render thread starts from (a copy of the graph: each thread takes its own). */
+  readonly #init: RenderCoreInit | null;
+  #growing: Promise<void> | null = null;
   /** The reference as the renderer outputs it (rgb, and i420 by the render graph's own conversion). */
   readonly #restRgb: Uint8Array;
   readonly #restI420: Uint8Array;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
-  private constructor(avatar: EnrolledAvatar, backend: Backend, thread: 'worker' | 'main') {
+  private constructor(avatar: EnrolledAvatar, backend: Backend, thread: 'worker' | 'main', init: RenderCoreInit | null) {
     this.avatarId = avatar.id;
     this.width = avatar.width;
     this.height = avatar.height;
@@ -64,7 +76,8 @@ export class DefaultRenderer {
     this.renderBox = avatar.basis.renderBox;
     this.thread = thread;
     this.#basis = avatar.basis;
-    this.#backend = backend;
+    this.#lanes = [{ backend, inFlight: 0 }];
+    this.#init = init;
     this.#restRgb = avatar.reference;
     this.#restI420 = backend.restI420;
   }
@@ -84,9 +97,11 @@ export class DefaultRenderer {
     const model = buildAvatarRenderGraph(avatar);
     const modelBytes = model.byteLength;
     const t1 = performance.now();
-    const init = { model, width: avatar.width, height: avatar.height, renderBox: avatar.basis.renderBox, reference: avatar.reference, threads };
+    const init: RenderCoreInit = { model, width: avatar.width, height: avatar.height, renderBox: avatar.basis.renderBox, reference: avatar.reference, threads };
     let backend: Backend;
+    let spare: RenderCoreInit | null = null;
     if (thread === 'worker') {
+      spare = { ...init, model: new Uint8Array(model) } // a copy (the graph may be a Buffer, whose slice is a view);
       backend = await RenderThread.start(init);
     } else {
       const core = await RenderCore.create(init);
@@ -96,12 +111,43 @@ export class DefaultRenderer {
       { avatar: avatar.id, threads, thread, modelBytes, renderBox: avatar.basis.renderBox, buildMs: Math.round(t1 - t0), sessionMs: Math.round(performance.now() - t1) },
       'renderer created',
     );
-    return new DefaultRenderer(avatar, backend, thread);
+    return new DefaultRenderer(avatar, backend, thread, spare);
   }
 
-  /** CPU seconds the render thread has used, as of its last frame: null on the caller's thread ('main'). */
+  /** CPU seconds the render threads have used, as of their last frames: null on the caller's thread ('main'). */
   get cpuSeconds(): number | null {
-    return this.#backend.cpuSeconds;
+    const each = this.#lanes.map((l) => l.backend.cpuSeconds);
+    return each.some((c) => c === null) ? null : each.reduce((a: number, b) => a + b!, 0);
+  }
+
+  /** Render threads running. */
+  get threads(): number {
+    return this.#lanes.length;
+  }
+
+  /**
+   * Grows to `n` render threads (never shrinks; 'main' renderers stay at one). Threads start one at a time in the
+   * background of the caller's renders; each costs a copy of the graph and an onnxruntime session.
+   */
+  growTo(n: number): Promise<void> {
+    const init = this.#init;
+    if (!init || this.#closing || n <= this.#lanes.length) return this.#growing ?? Promise.resolve();
+    const previous = this.#growing ?? Promise.resolve();
+    const growing = previous.then(async () => {
+      while (this.#lanes.length < n && !this.#closing) {
+        const backend = await RenderThread.start({ ...init, model: new Uint8Array(init.model) });
+        if (this.#closing) {
+          await backend.close();
+          return;
+        }
+        this.#lanes.push({ backend, inFlight: 0 });
+        log.debug({ avatar: this.avatarId, threads: this.#lanes.length }, 'render thread added');
+      }
+    });
+    this.#growing = growing.finally(() => {
+      if (this.#growing === growing) this.#growing = null;
+    });
+    return growing;
   }
 
   get closed(): boolean {
@@ -121,14 +167,17 @@ export class DefaultRenderer {
     if (COEFFICIENTS.every((c, i) => input[i] === c.neutral)) {
       return opts.rgb ? { rgb: this.#restRgb.slice(), i420: this.#restI420.slice() } : { i420: this.#restI420.slice() };
     }
-    const run = this.#backend.render(input, windowOffsets(this.#basis, input), opts.rgb);
+    const lane = this.#lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    const run = lane.backend.render(input, windowOffsets(this.#basis, input), opts.rgb);
     this.#inFlight.add(run);
+    lane.inFlight++;
     try {
       const out = await run;
       if (!opts.rgb) return { i420: out.i420 };
       if (!out.rgb) throw new Error('renderer returned no rgb frame');
       return { rgb: out.rgb, i420: out.i420 };
     } finally {
+      lane.inFlight--;
       this.#inFlight.delete(run);
     }
   }
@@ -138,7 +187,8 @@ export class DefaultRenderer {
     if (!this.#closing) {
       this.#closing = (async () => {
         await Promise.allSettled([...this.#inFlight]);
-        await this.#backend.close();
+        await this.#growing?.catch(() => undefined);
+        await Promise.all(this.#lanes.map((l) => l.backend.close()));
         log.debug({ avatar: this.avatarId }, 'renderer closed');
       })();
     }

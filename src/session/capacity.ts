@@ -1,0 +1,157 @@
+// How many sessions this machine serves in real time, and whether it can take one more now. A session it cannot
+// serve is refused (503 at-capacity, with Retry-After) rather than admitted to make every session late.
+// - Stated: a fixed number (FACECAST_CAPACITY), or 'auto': the cores x a headroom share over the cost of a session.
+// - The cost of a session: at start, a render probe (frames of a talking face rendered on the render thread, its
+//   own CPU time) plus the rest of a session's work (encode, audio, director, RTP: PER_SESSION_OVERHEAD_CORES,
+//   measured with bench/load.ts); once sessions run, what the server's processes really use per session
+//   (a moving average over CPU windows), so the figure follows the machine and the content.
+// - Live: even under the stated figure, a new session is refused while the running ones are already late (frames
+//   repeated, ticks late) or the machine's cores are busy with other work (a noisy neighbour).
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { moduleLogger } from '../log.ts';
+
+const log = moduleLogger('session/capacity');
+
+/** Encode (ffmpeg VP8), audio analysis, director, Opus, RTP and mediasoup for one talking session, in cores
+ *  (bench/results/load-*.json: server tree CPU per session minus the render threads' share). */
+export const PER_SESSION_OVERHEAD_CORES = 0.16;
+/** How often the live figures are read. */
+const SAMPLE_MS = 2_000;
+/** Frames repeated per second, all sessions together, above which no session is admitted (over the last window). */
+const LATE_FRAMES_PER_S = 0.5;
+/** Machine-wide CPU busy share above which no session is admitted. */
+const MACHINE_BUSY = 0.92;
+/** How long a refused client should wait before asking again. */
+export const RETRY_AFTER_S = 10;
+
+export interface CapacityOptions {
+  /** A fixed number of sessions, or 'auto' (measured). */
+  readonly stated: number | 'auto';
+  /** Share of the cores that sessions may use (0.5-1). */
+  readonly headroom: number;
+  /** Cores to plan for; default: the machine's. */
+  readonly cores?: number;
+}
+
+/** What the server reads live: its running sessions' late frames so far, and its processes' CPU seconds so far. */
+export interface LoadReading {
+  readonly sessions: number;
+  readonly lateFrames: number;
+  readonly cpuSeconds: number;
+}
+
+export type Admission = { readonly ok: true } | { readonly ok: false; readonly reason: 'at-capacity'; readonly message: string; readonly retryAfterS: number };
+
+export class CapacityError extends Error {
+  override readonly name = 'CapacityError';
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(message);
+  }
+}
+
+export class Capacity {
+  readonly cores: number;
+  readonly options: Readonly<CapacityOptions>;
+  /** Cores one talking session costs (probe first, then measured). */
+  #perSessionCores: number | null = null;
+  #probeMsPerFrame: number | null = null;
+  #last: (LoadReading & { at: number; machine: MachineTimes | null }) | null = null;
+  #lateRate = 0;
+  #machineBusy = 0;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: CapacityOptions) {
+    if (options.stated !== 'auto' && !(Number.isInteger(options.stated) && options.stated >= 1)) throw new RangeError(`capacity must be 'auto' or a positive integer, got ${String(options.stated)}`);
+    if (!(options.headroom >= 0.5 && options.headroom <= 1)) throw new RangeError(`capacity headroom must be in [0.5, 1], got ${options.headroom}`);
+    this.options = Object.freeze({ ...options });
+    this.cores = options.cores ?? availableParallelism();
+  }
+
+  /** The render probe's result: CPU ms one talking frame costs on a render thread. */
+  setProbe(msPerFrame: number): void {
+    this.#probeMsPerFrame = msPerFrame;
+    this.#perSessionCores ??= (msPerFrame * 25) / 1000 + PER_SESSION_OVERHEAD_CORES;
+    log.info({ msPerFrame: Number(msPerFrame.toFixed(2)), perSessionCores: Number(this.#perSessionCores.toFixed(3)), sessions: this.sessions }, 'capacity from the render probe');
+  }
+
+  /** Sessions the machine serves in real time (at least 1). */
+  get sessions(): number {
+    if (this.options.stated !== 'auto') return this.options.stated;
+    const per = this.#perSessionCores ?? 0.5;
+    return Math.max(1, Math.floor((this.cores * this.options.headroom) / per));
+  }
+
+  get figures() {
+    return {
+      sessions: this.sessions,
+      stated: this.options.stated,
+      cores: this.cores,
+      perSessionCores: this.#perSessionCores === null ? null : Number(this.#perSessionCores.toFixed(3)),
+      probeMsPerFrame: this.#probeMsPerFrame === null ? null : Number(this.#probeMsPerFrame.toFixed(2)),
+      lateFramesPerS: Number(this.#lateRate.toFixed(2)),
+      machineBusy: Number(this.#machineBusy.toFixed(2)),
+    };
+  }
+
+  /** Reads the live figures every couple of seconds from `read`. */
+  start(read: () => LoadReading): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.observe(read()), SAMPLE_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** One live reading (the timer calls it; tests may too). */
+  observe(now: LoadReading, at = performance.now(), machine: MachineTimes | null = machineTimes()): void {
+    const prev = this.#last;
+    this.#last = { ...now, at, machine };
+    if (!prev) return;
+    const seconds = (at - prev.at) / 1000;
+    if (seconds <= 0) return;
+    this.#lateRate = now.sessions > 0 ? Math.max(0, now.lateFrames - prev.lateFrames) / seconds : 0;
+    if (machine && prev.machine) {
+      const total = machine.total - prev.machine.total;
+      this.#machineBusy = total > 0 ? (machine.busy - prev.machine.busy) / total : 0;
+    }
+    // The measured cost takes over from the probe once sessions ran through the whole window.
+    if (now.sessions > 0 && now.sessions === prev.sessions) {
+      const per = (now.cpuSeconds - prev.cpuSeconds) / seconds / now.sessions;
+      if (per > 0) this.#perSessionCores = this.#perSessionCores === null ? per : 0.8 * this.#perSessionCores + 0.2 * per;
+    }
+  }
+
+  /** Whether one more session can be served now, given `running` sessions. */
+  admit(running: number): Admission {
+    const refuse = (message: string): Admission => ({ ok: false, reason: 'at-capacity', message, retryAfterS: RETRY_AFTER_S });
+    if (running >= this.sessions) return refuse(`at capacity: this server serves ${this.sessions} sessions in real time and runs ${running}`);
+    if (running > 0 && this.#lateRate > LATE_FRAMES_PER_S) return refuse(`at capacity: the running sessions are already late (${this.#lateRate.toFixed(1)} repeated frames/s)`);
+    if (this.#machineBusy > MACHINE_BUSY) return refuse(`at capacity: the machine's cores are ${Math.round(100 * this.#machineBusy)}% busy`);
+    return { ok: true };
+  }
+}
+
+export interface MachineTimes {
+  busy: number;
+  total: number;
+}
+
+/** Machine-wide CPU jiffies from /proc/stat (busy = all but idle and iowait); null off Linux. */
+export function machineTimes(): MachineTimes | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
