@@ -166,6 +166,7 @@ export class CascadeScheduler<K extends Keyframe = Keyframe> {
     await this.#task;
     this.#frames.clear();
     this.#anchors.clear();
+    this.#stages.fill.close?.();
   }
 
   async #run(signal: AbortSignal): Promise<void> {

@@ -65,12 +65,23 @@ export interface FillRequest<K extends Keyframe = Keyframe> {
 
 export interface FillStage<K extends Keyframe = Keyframe> extends StageInfo {
   fill(req: FillRequest<K>): Promise<RenderOutput>;
+  /** The stream ended: the stage lets go of what it kept for it (the scheduler calls it once, on close). */
+  close?(): void;
 }
 
 export interface SuperResolutionStage extends StageInfo {
   /** False when the pack has no SR or the output needs none; the stage is then skipped. */
   readonly enabled: boolean;
   upscale(frame: RenderOutput): Promise<RenderOutput>;
+}
+
+/**
+ * A pack's degradation ladder: what it gives up, cheapest loss first, when its frames are late. Level k applies the
+ * first k steps; the session's controller (session/degrade.ts) moves the level with the pacer's late frames.
+ */
+export interface DegradeControl {
+  readonly steps: readonly string[];
+  setLevel(level: number): void;
 }
 
 /** One pack's stages; the keyframe type K is the pack's own, opaque to the scheduler. */
@@ -81,6 +92,8 @@ export interface PackStages<K extends Keyframe = Keyframe> {
   readonly sr: SuperResolutionStage;
   readonly width: number;
   readonly height: number;
+  /** What the pack can give up under load; none when absent. */
+  readonly degrade?: DegradeControl;
 }
 
 /** A frame ready for the pacer, stamped on the media timeline. */

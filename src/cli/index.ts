@@ -19,6 +19,8 @@ program
   .addOption(new Option('--max-sessions <n>', 'hard limit on sessions (503 session-limit beyond)'))
   .addOption(new Option('--capacity <n|auto>', "sessions served in real time (503 at-capacity beyond); 'auto' measures it"))
   .addOption(new Option('--workers <n>', 'mediasoup worker processes (default: one per core)'))
+  .addOption(new Option('--head-rate <rate>', "head and torso layers every frame ('full') or every other frame ('half')").choices(['full', 'half']))
+  .addOption(new Option('--degrade <mode>', "step down under load ('auto') or never ('off')").choices(['auto', 'off']))
   .action(async (o: Record<string, string | undefined>) => {
     try {
       await serve({
@@ -33,6 +35,8 @@ program
         maxSessions: o.maxSessions as unknown as number,
         capacity: o.capacity as unknown as number,
         workers: o.workers as unknown as number,
+        headRate: o.headRate as 'full' | 'half' | undefined,
+        degrade: o.degrade as 'auto' | 'off' | undefined,
       });
     } catch (err) {
       process.stderr.write(`facecast: ${(err as Error).message}\n`);

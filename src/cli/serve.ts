@@ -48,13 +48,19 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
         listenIp: config.rtcListenIp,
         announcedIp: config.rtcAnnouncedIp,
         maxQueuedAudioS: 120,
+        degrade: config.degrade === 'auto',
         director: {
           chat: config.directorChatUrl ? { baseUrl: config.directorChatUrl, model: config.directorChatModel, apiKey: config.directorChatKey, timeoutMs: config.directorChatTimeoutMs } : undefined,
           asr: config.asr === 'off' ? undefined : config.asr === 'openai' ? { kind: 'openai', baseUrl: config.asrUrl!, model: config.asrModel, apiKey: config.asrKey } : { kind: 'pocketsphinx' },
         },
       },
       registry,
-      { maxSessions: config.maxSessions, maxLoadedAvatars: config.maxLoadedAvatars, capacity: new Capacity({ stated: config.capacity, headroom: config.capacityHeadroom }) },
+      {
+        maxSessions: config.maxSessions,
+        maxLoadedAvatars: config.maxLoadedAvatars,
+        capacity: new Capacity({ stated: config.capacity, headroom: config.capacityHeadroom }),
+        headRate: config.headRate,
+      },
     );
     progress('building the render graph');
     await sessions.preload('astronaut', { pin: true });

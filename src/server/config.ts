@@ -41,6 +41,13 @@ export const configSchema = z
     capacity: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(1_000)]).default('auto'),
     /** Share of the machine's cores that sessions may use when the capacity is measured. */
     capacityHeadroom: z.coerce.number().min(0.5).max(1).default(0.85),
+    /**
+     * How often the head and torso layers are rendered: 'full' every frame; 'half' every other frame (the mouth and
+     * eyes still every frame), about 0.6 of the render cost, for more sessions a machine.
+     */
+    headRate: z.enum(['full', 'half']).default('full'),
+    /** Whether a session whose frames are late steps down its pack's degradation ladder (and back up): 'auto' or 'off'. */
+    degrade: z.enum(['auto', 'off']).default('auto'),
     /** Portrait of the built-in avatar. */
     defaultAvatar: z.string().default('models/build/astronaut.png'),
     avatarCacheDir: z.string().default('var/avatars'),
@@ -89,6 +96,8 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_MAX_SESSIONS: 'maxSessions',
   FACECAST_CAPACITY: 'capacity',
   FACECAST_CAPACITY_HEADROOM: 'capacityHeadroom',
+  FACECAST_HEAD_RATE: 'headRate',
+  FACECAST_DEGRADE: 'degrade',
   FACECAST_AVATAR: 'defaultAvatar',
   FACECAST_AVATAR_CACHE: 'avatarCacheDir',
   FACECAST_MAX_UPLOAD_BYTES: 'maxUploadBytes',

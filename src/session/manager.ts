@@ -7,7 +7,7 @@ import { moduleLogger } from '../log.ts';
 import type { WorkerPool } from '../rtc/worker-pool.ts';
 import type { PackStages } from '../cascade/types.ts';
 import { DefaultRenderer, type EnrolledAvatar } from '../packs/default/index.ts';
-import { createDefaultStages } from '../packs/default/cascade-stages.ts';
+import { createDefaultStages, type HeadRate } from '../packs/default/cascade-stages.ts';
 import { AvatarSession, type SessionOptions } from './session.ts';
 import { Capacity, CapacityError } from './capacity.ts';
 import { coefficientVector } from '../packs/default/index.ts';
@@ -37,6 +37,8 @@ export interface SessionManagerOptions {
   readonly capacity?: Capacity;
   /** Most render threads an avatar's renderer grows to (sessions sharing it); default: the capacity's cores. */
   readonly maxRenderThreadsPerAvatar?: number;
+  /** How often sessions render the head and torso layers (the default pack's HeadRate); default 'full'. */
+  readonly headRate?: HeadRate;
 }
 
 interface LoadedAvatar {
@@ -165,7 +167,7 @@ export class SessionManager {
       const threads = Math.min(entry.users, this.#opts.maxRenderThreadsPerAvatar ?? this.capacity.cores);
       entry.renderer.growTo(threads).catch((err: unknown) => log.warn({ err, avatarId }, 'could not add a render thread'));
       // Stages are per session (each has its own plan and idle seed); the renderer is shared.
-      const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life, rgb: false });
+      const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life, rgb: false, headRate: this.#opts.headRate });
       const session = await AvatarSession.create(this.#pool.pick(), stages, { ...this.#defaults, avatarId, avatar: entry.avatar });
       if (this.#closed) {
         await session.close();

@@ -26,6 +26,7 @@ import type { PlanLayer } from '../packs/default/blueprint.ts';
 import { TurnTracker } from './turns.ts';
 import { TurnVisemes } from './turn-visemes.ts';
 import { metrics } from '../metrics/index.ts';
+import { DegradeController } from './degrade.ts';
 
 const log = moduleLogger('session');
 /** How long the first video tick after an interrupt may wait for its frame's render (half a frame interval). */
@@ -47,6 +48,8 @@ export interface SessionOptions {
   announcedIp?: string;
   /** Playout buffer bound, seconds of audio. */
   maxQueuedAudioS: number;
+  /** False: the pack never steps down its degradation ladder (late frames are repeated). Default true. */
+  degrade?: boolean;
   director?: SessionDirectorOptions;
 }
 
@@ -78,6 +81,8 @@ export class AvatarSession implements TtsTarget {
   readonly #egress: Egress;
   readonly #mic: MicIngest;
   readonly #turns: TurnTracker;
+  /** Steps the pack down its degradation ladder when frames are late, and back up; null when the pack has none. */
+  readonly #degrade: DegradeController | null;
   /** TTS text -> the mouth's visemes, at the media time its turn's audio starts. */
   readonly #turnVisemes: TurnVisemes;
   readonly #silence = new Int16Array(CHUNK_SAMPLES);
@@ -115,6 +120,7 @@ export class AvatarSession implements TtsTarget {
     this.#scheduler = new CascadeScheduler(stages, this.#mouth, { aheadFrames: 25, nowUs: () => this.clock.nowUs() });
     this.#pacer = new FramePacer(this.clock, opts.outputDelayUs, { onTick: (k, late) => this.#onTick(k, late) });
     this.#turns = new TurnTracker((us) => this.clock.wallUsAt(us) / 1000);
+    this.#degrade = stages.degrade && opts.degrade !== false ? new DegradeController(stages.degrade, () => this.#lateFrames, id) : null;
     this.#egress = new Egress(room, this.clock, {
       width: stages.width,
       height: stages.height,
@@ -218,6 +224,7 @@ export class AvatarSession implements TtsTarget {
       declaredLatencyMs: this.declaredLatencyUs / 1000,
       outputDelayMs: this.options.outputDelayUs / 1000,
       director: this.director.metrics,
+      degrade: this.#degrade?.figures ?? null,
       lastInterrupt: this.#lastInterrupt && { audioCutMs: this.#lastInterrupt.audioCutMs, mouthCutMs: this.#lastInterrupt.mouthCutMs },
     };
   }
@@ -325,6 +332,7 @@ export class AvatarSession implements TtsTarget {
     this.#closed = true;
     this.#closing.abort();
     this.room.off('micRtp', this.#onMicRtp);
+    this.#degrade?.stop();
     this.#turns.interruptAll(this.clock.nowUs());
     await this.#pacer.close();
     await this.#scheduler.close();
@@ -346,6 +354,7 @@ export class AvatarSession implements TtsTarget {
       void this.close();
     });
     this.director.start();
+    this.#degrade?.start();
     this.#scheduler.start(0);
     this.#pacer.start(0);
   }

@@ -60,11 +60,52 @@ describe('render thread', () => {
     }
   });
 
-  it('fails with RenderThreadError when the graph cannot load, and the worker ends', async () => {
-    const init = { model: Uint8Array.of(1, 2, 3, 4), width: 4, height: 4, renderBox: { x: 0, y: 0, width: 4, height: 4 }, reference: new Uint8Array(48), threads: 1 };
+  it('fails with RenderThreadError when the graph cannot be built, and the worker ends', async () => {
+    // An odd render box cannot hold I420: the graph builder refuses it, in the worker.
+    const init = { avatar: { ...avatar, basis: { ...avatar.basis, renderBox: { x: 1, y: 1, width: 3, height: 3 } } }, threads: 1 };
     const err = await RenderThread.start(init).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RenderThreadError);
     expect(String((err as Error).message)).toMatch(/could not start/);
+  });
+
+  it('windows-only frames: the whole frame back when nothing moved, the mouth following the jaw over a held head', async () => {
+    const r = await DefaultRenderer.create(avatar);
+    try {
+      await r.growTo(2);
+      expect(r.threads).toBe(2);
+      const stream = r.newStream();
+      const a = coefficientVector({ jawOpen: 0.2, headYaw: 0.3, breathe: 0.5 });
+      const b = coefficientVector({ jawOpen: 0.8, headYaw: 0.3, breathe: 0.5 });
+      // No base yet: a whole frame.
+      const first = await r.render(a, { rgb: true, stream, windowsOnly: true });
+      expect(Buffer.compare(first.i420, (await r.render(a, { rgb: true })).i420)).toBe(0);
+      // Nothing moved: the windows over the kept base are the whole frame, byte for byte.
+      const same = await r.render(a, { rgb: true, stream, windowsOnly: true });
+      expect(Buffer.compare(same.rgb, first.rgb)).toBe(0);
+      // The jaw opens: the mouth opens as much as in the whole frame (dark interior pixels between the lips), though
+      // the chin around it is held from the base.
+      const held = await r.render(b, { rgb: true, stream, windowsOnly: true });
+      const whole = await r.render(b, { rgb: true });
+      const w = avatar.basis.mouthWindow;
+      const dark = (rgb: Uint8Array): number => {
+        let n = 0;
+        // The window's upper part: the lips and the mouth between them (below, the suit's dark neck).
+        for (let y = w.home.y; y < w.home.y + Math.round(0.55 * w.height); y++) {
+          for (let x = w.home.x; x < w.home.x + w.width; x++) {
+            const i = 3 * (y * r.width + x);
+            if (0.299 * rgb[i]! + 0.587 * rgb[i + 1]! + 0.114 * rgb[i + 2]! < 60) n++;
+          }
+        }
+        return n;
+      };
+      const opened = dark(whole.rgb) - dark(first.rgb);
+      console.info(`dark mouth pixels: jaw 0.2 ${dark(first.rgb)}, jaw 0.8 whole ${dark(whole.rgb)}, windows-only ${dark(held.rgb)}`);
+      expect(opened).toBeGreaterThan(100);
+      expect(Math.abs(dark(held.rgb) - dark(whole.rgb))).toBeLessThan(0.2 * opened);
+      r.endStream(stream);
+    } finally {
+      await r.close();
+    }
   });
 
   it('rejects a thread option it does not know', async () => {

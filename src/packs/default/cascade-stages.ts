@@ -2,9 +2,10 @@
 // plan and the idle motion; refine = full-resolution anchor renders; fill = every frame's
 // coefficients at its own time (plan + idle + audio-driven mouth, within the negative
 // storyline's limits) rendered by the warp graph; SR = off (the pack renders at output size).
-import type { Anchor, FillRequest, FillStage, PackStages, RefineStage, RenderOutput, SuperResolutionStage } from '../../cascade/types.ts';
+import type { Anchor, DegradeControl, FillRequest, FillStage, PackStages, RefineStage, RenderOutput, SuperResolutionStage } from '../../cascade/types.ts';
 import { COEFFICIENT_NAMES } from './coefficients.ts';
-import type { DefaultRenderer } from './renderer.ts';
+import type { DefaultRenderer, RenderOptions } from './renderer.ts';
+import { FRAME_US } from '../../media/types.ts';
 import { CoefficientPlanner, PlannedBlueprint, type DefaultKeyframe, type PlanLayer } from './blueprint.ts';
 
 const index = (name: string) => COEFFICIENT_NAMES.indexOf(name as (typeof COEFFICIENT_NAMES)[number]);
@@ -12,10 +13,10 @@ const JAW = index('jawOpen');
 const SPREAD = index('lipSpread');
 const PRESS = index('lipPress');
 
-async function renderFrame(renderer: DefaultRenderer, coeffs: Float32Array, rgb: boolean): Promise<RenderOutput> {
+async function renderFrame(renderer: DefaultRenderer, coeffs: Float32Array, rgb: boolean, opts: RenderOptions = {}): Promise<RenderOutput> {
   const size = { width: renderer.width, height: renderer.height };
-  if (!rgb) return { ...size, i420: (await renderer.render(coeffs, { rgb: false })).i420 };
-  const out = await renderer.render(coeffs);
+  if (!rgb) return { ...size, i420: (await renderer.render(coeffs, { ...opts, rgb: false })).i420 };
+  const out = await renderer.render(coeffs, { ...opts, rgb: true });
   return { ...size, i420: out.i420, rgb: out.rgb };
 }
 
@@ -42,6 +43,15 @@ class AnchorRefine implements RefineStage<DefaultKeyframe> {
  * degrees of yaw) under which the last render is reused: well under a pixel of motion.
  */
 const REUSE_EPSILON = 0.004;
+/** The same with idle detail reduced (degradation step 1): about a pixel; idle motion re-renders less often. */
+const REUSE_EPSILON_REDUCED = 0.012;
+
+/**
+ * How often the head and torso layers are rendered: 'full' every frame; 'half' every other frame, the eye and mouth
+ * windows still every frame over the last whole frame (about 0.6 of the cost; the head moves at 12.5 fps, the mouth
+ * at 25). Under QoS pressure (a frame due at the pacer's next tick) a frame is windows-only either way.
+ */
+export type HeadRate = 'full' | 'half';
 
 class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly name = 'fill';
@@ -49,14 +59,25 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly #renderer: DefaultRenderer;
   readonly #planner: CoefficientPlanner;
   readonly #rgb: boolean;
+  readonly #stream: number;
   #last: { coeffs: Float32Array; frame: RenderOutput } | null = null;
+  headRate: HeadRate;
+  reuseEpsilon = REUSE_EPSILON;
   reused = 0;
+  /** Frames rendered as windows only (the head layer held from the last whole frame). */
+  windowsOnly = 0;
 
-  constructor(renderer: DefaultRenderer, planner: CoefficientPlanner, latencyUs: number, rgb: boolean) {
+  constructor(renderer: DefaultRenderer, planner: CoefficientPlanner, latencyUs: number, rgb: boolean, headRate: HeadRate) {
     this.#renderer = renderer;
     this.#planner = planner;
     this.latencyUs = latencyUs;
     this.#rgb = rgb;
+    this.headRate = headRate;
+    this.#stream = renderer.newStream();
+  }
+
+  close(): void {
+    this.#renderer.endStream(this.#stream);
   }
 
   async fill(req: FillRequest<DefaultKeyframe>): Promise<RenderOutput> {
@@ -75,11 +96,14 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
     // Idle life moves the face by fractions of a pixel per frame: reuse the last render
     // until the change adds up (a third to half of idle frames, none while talking).
     const last = this.#last;
-    if (last && last.coeffs.every((v, i) => Math.abs(v - coeffs[i]) < REUSE_EPSILON)) {
+    if (last && last.coeffs.every((v, i) => Math.abs(v - coeffs[i]) < this.reuseEpsilon)) {
       this.reused++;
       return last.frame;
     }
-    const frame = await renderFrame(this.#renderer, coeffs, this.#rgb);
+    const odd = Math.round(req.ptsUs / FRAME_US) % 2 === 1;
+    const windowsOnly = req.degrade || (this.headRate === 'half' && odd);
+    if (windowsOnly) this.windowsOnly++;
+    const frame = await renderFrame(this.#renderer, coeffs, this.#rgb, { stream: this.#stream, windowsOnly });
     this.#last = { coeffs, frame };
     return frame;
   }
@@ -106,19 +130,41 @@ export interface DefaultStagesOptions {
   life?: boolean;
   /** False: frames carry I420 only (what a live session encodes; skips the RGB copy). Default true. */
   rgb?: boolean;
+  /** How often the head and torso layers are rendered (HeadRate); default 'full'. */
+  headRate?: HeadRate;
 }
 
 export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
   /** Swap the plan at run time (the director publishes new ones). */
   readonly planner: CoefficientPlanner;
+  readonly fill: PlannedFill;
+  readonly degrade: DegradeControl;
+}
+
+/**
+ * The default pack's degradation ladder: 1. idle detail (idle motion re-rendered only once it adds up to about a
+ * pixel); 2. the head layer at half rate (windows-only frames in between: the mouth and eyes stay at 25 fps).
+ */
+export const DEFAULT_DEGRADE_STEPS = ['idle-detail', 'head-half-rate'] as const;
+
+function degradeControl(fill: PlannedFill, baseHeadRate: HeadRate): DegradeControl {
+  return {
+    steps: DEFAULT_DEGRADE_STEPS,
+    setLevel(level: number) {
+      fill.reuseEpsilon = level >= 1 ? REUSE_EPSILON_REDUCED : REUSE_EPSILON;
+      fill.headRate = level >= 2 ? 'half' : baseHeadRate;
+    },
+  };
 }
 
 export function createDefaultStages(renderer: DefaultRenderer, opts: DefaultStagesOptions = {}): DefaultPackStages {
   const planner = new CoefficientPlanner({ seed: opts.seed ?? 1, plan: opts.plan, life: opts.life });
+  const fill = new PlannedFill(renderer, planner, DEFAULT_RENDER_LATENCY_US, opts.rgb ?? true, opts.headRate ?? 'full');
   return {
     blueprint: new PlannedBlueprint(planner),
     refine: new AnchorRefine(renderer, DEFAULT_RENDER_LATENCY_US, opts.rgb ?? true),
-    fill: new PlannedFill(renderer, planner, DEFAULT_RENDER_LATENCY_US, opts.rgb ?? true),
+    fill,
+    degrade: degradeControl(fill, opts.headRate ?? 'full'),
     sr: new NoSuperResolution(),
     width: renderer.width,
     height: renderer.height,

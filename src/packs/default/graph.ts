@@ -28,6 +28,16 @@ export const RENDER_INPUT = 'coeffs';
 export const RENDER_INPUT_OFFSETS = 'offsets';
 export const RENDER_OUTPUT_RGB = 'rgb';
 export const RENDER_OUTPUT_I420 = 'i420';
+/**
+ * The frame's base under its feature windows, float [1, 3, bh, bw] each: what shows under the head (torso over
+ * plate) and the head over it. Outputs of the full graph; inputs of the windows graph, which renders only the eye
+ * and mouth windows over a base kept from an earlier frame (the head layer at half rate, the mouth at every frame).
+ */
+export const RENDER_BASE_UNDER = 'base_under';
+export const RENDER_BASE_COMPOSITE = 'base_composite';
+
+/** Which graph: the whole render box, or only the feature windows over a given base. */
+export type RenderGraphVariant = 'full' | 'windows';
 /** GridSample arrived in opset 16; 17 keeps us on the widely supported IR 8. */
 export const RENDER_OPSET = 17;
 
@@ -74,13 +84,13 @@ export type RenderGraphSpec = Pick<
 };
 
 /** Builds the render graph for an enrolled avatar (its mouth interior is made here from the avatar's colours). */
-export function buildAvatarRenderGraph(avatar: EnrolledAvatar): Uint8Array {
+export function buildAvatarRenderGraph(avatar: EnrolledAvatar, variant: RenderGraphVariant = 'full'): Uint8Array {
   const interior = buildMouthInterior(avatar.landmarks, avatar.basis, sampleColours(avatar.reference, avatar.masks));
-  return buildRenderGraph({ ...avatar.basis, coefficientCount: avatar.basis.coefficientNames.length, reference: avatar.reference, interior });
+  return buildRenderGraph({ ...avatar.basis, coefficientCount: avatar.basis.coefficientNames.length, reference: avatar.reference, interior }, variant);
 }
 
 /** Serialised ONNX ModelProto of the render graph. */
-export function buildRenderGraph(spec: RenderGraphSpec): Uint8Array {
+export function buildRenderGraph(spec: RenderGraphSpec, variant: RenderGraphVariant = 'full'): Uint8Array {
   const { width: W, height: H, coefficientCount: K } = spec;
   validate(spec);
   const plane = W * H;
@@ -111,61 +121,68 @@ export function buildRenderGraph(spec: RenderGraphSpec): Uint8Array {
   const wPose = g.op('MatMul', [r, weights(spec.poseFields, 'pose_select')]);
   const wFace = g.op('MatMul', [r, weights(spec.faceFields, 'face_select')]);
 
-  // 1. Grids, per layer: q in image units and, for sampling the face fields there, in face-lattice units (one
-  // MatMul). The face fields move both layers: they fade out below the jaw, so the neck follows a moving jaw line.
   const fl = spec.faceLattice;
-  const toFace = latticeMap(fl, W, H);
   const faceImage = g.op('Reshape', [
     g.op('MatMul', [wFace, g.float('face_basis', spec.face, [Ff, 2 * fl.rows * fl.cols])]),
     g.int64('face_shape', [1, 2, fl.rows, fl.cols]),
   ]);
-  const layerGrid = (l: Lattice, pose: Float32Array, name: string): string => {
-    const plane = l.cols * l.rows;
-    const basis = new Float32Array(Fp * 4 * plane);
-    for (let f = 0; f < Fp; f++) {
-      for (let c = 0; c < 2; c++) {
-        const src = pose.subarray((2 * f + c) * plane, (2 * f + c + 1) * plane);
-        basis.set(src, (4 * f + c) * plane);
-        const scaled = basis.subarray((4 * f + 2 + c) * plane, (4 * f + 3 + c) * plane);
-        for (let n = 0; n < plane; n++) scaled[n] = src[n]! * toFace[c]!.a;
-      }
-    }
-    const id = latticeIdentity(l, gx, gy);
-    const idFace = new Float32Array(2 * plane);
-    for (let c = 0; c < 2; c++) for (let n = 0; n < plane; n++) idFace[c * plane + n] = id[c * plane + n]! * toFace[c]!.a + toFace[c]!.b;
-    const qs = g.op('Add', [
-      g.float(`${name}_identity`, concat(id, idFace), [2, 2, l.rows, l.cols]),
-      g.op('Reshape', [g.op('MatMul', [wPose, g.float(`${name}_pose`, basis, [Fp, 4 * plane])]), g.int64(`${name}_q_shape`, [2, 2, l.rows, l.cols])]),
-    ]);
-    const q = slice(g, qs, `${name}_q`, [0], [1], [0]); // [1, 2, rows, cols]
-    const qFace = g.op('Transpose', [slice(g, qs, `${name}_q_face`, [1], [2], [0])], { perm: { ints: [0, 2, 3, 1] } });
-    return g.op('Clip', [g.op('Add', [q, sample(g, faceImage, qFace)]), gridLo, gridHi]);
-  };
-  const hl = spec.headLattice;
-  const tl = spec.torsoLattice;
-  const headGrid = layerGrid(hl, spec.headPose, 'head');
-  const torsoGrid = layerGrid(tl, spec.torsoPose, 'torso');
-  // Full resolution: Resize in planar layout (cheaper), then to GridSample's [1, h, w, 2].
-  const upsample = (grid: string, l: Lattice, name: string): string =>
-    g.op('Transpose', [g.op('Resize', [grid, '', '', g.int64(`${name}_size`, [1, 2, l.box.height, l.box.width])], { mode: 'linear', coordinate_transformation_mode: 'align_corners' })], {
-      perm: { ints: [0, 2, 3, 1] },
-    });
-
-  // 2. Layers: the head over the torso over the plate.
   const layers = premultipliedLayers(spec);
-  const headLayer = g.float('head_layer', layers.head, [1, 4, H, W]);
-  const headS = sample(g, headLayer, upsample(headGrid, hl, 'head_grid'));
-  const torsoS = sample(g, g.float('torso_layer', layers.torso, [1, 4, H, W]), upsample(torsoGrid, tl, 'torso_grid'));
   const rgbOf = (x: string, name: string): string => slice(g, x, `${name}_rgb`, [0], [3], [1]);
   const alphaOf = (x: string, name: string): string => slice(g, x, `${name}_a`, [3], [4], [1]);
-  const tb = tl.box;
-  const underTorso = g.op('Add', [rgbOf(torsoS, 'torso'), g.op('Mul', [g.op('Sub', [one, alphaOf(torsoS, 'torso')]), g.float('torso_plate', planarBox(spec.plate, W, tb), [1, 3, tb.height, tb.width])])]);
-  const under = g.op('Add', [
-    g.float('under_static', planarBox(layers.under, W, box, true), [1, 3, bh, bw]),
-    padTo(g, g.op('Sub', [underTorso, g.float('under_static_torso', planarBox(layers.under, W, tb, true), [1, 3, tb.height, tb.width])]), tb, box, 'torso'),
-  ]);
-  const head = padTo(g, headS, hl.box, box, 'head');
-  const composite = g.op('Add', [rgbOf(head, 'head'), g.op('Mul', [g.op('Sub', [one, alphaOf(head, 'head')]), under])]);
+  const base = variant === 'full' ? renderBase() : { under: RENDER_BASE_UNDER, composite: RENDER_BASE_COMPOSITE };
+  const { under, composite } = base;
+
+  /** Steps 1 and 2: the head and torso layers over the plate, [1, 3, bh, bw] each (under the head, and all). */
+  function renderBase(): { under: string; composite: string } {
+    // 1. Grids, per layer: q in image units and, for sampling the face fields there, in face-lattice units (one
+    // MatMul). The face fields move both layers: they fade out below the jaw, so the neck follows a moving jaw line.
+    const toFace = latticeMap(fl, W, H);
+    const layerGrid = (l: Lattice, pose: Float32Array, name: string): string => {
+      const plane = l.cols * l.rows;
+      const basis = new Float32Array(Fp * 4 * plane);
+      for (let f = 0; f < Fp; f++) {
+        for (let c = 0; c < 2; c++) {
+          const src = pose.subarray((2 * f + c) * plane, (2 * f + c + 1) * plane);
+          basis.set(src, (4 * f + c) * plane);
+          const scaled = basis.subarray((4 * f + 2 + c) * plane, (4 * f + 3 + c) * plane);
+          for (let n = 0; n < plane; n++) scaled[n] = src[n]! * toFace[c]!.a;
+        }
+      }
+      const id = latticeIdentity(l, gx, gy);
+      const idFace = new Float32Array(2 * plane);
+      for (let c = 0; c < 2; c++) for (let n = 0; n < plane; n++) idFace[c * plane + n] = id[c * plane + n]! * toFace[c]!.a + toFace[c]!.b;
+      const qs = g.op('Add', [
+        g.float(`${name}_identity`, concat(id, idFace), [2, 2, l.rows, l.cols]),
+        g.op('Reshape', [g.op('MatMul', [wPose, g.float(`${name}_pose`, basis, [Fp, 4 * plane])]), g.int64(`${name}_q_shape`, [2, 2, l.rows, l.cols])]),
+      ]);
+      const q = slice(g, qs, `${name}_q`, [0], [1], [0]); // [1, 2, rows, cols]
+      const qFace = g.op('Transpose', [slice(g, qs, `${name}_q_face`, [1], [2], [0])], { perm: { ints: [0, 2, 3, 1] } });
+      return g.op('Clip', [g.op('Add', [q, sample(g, faceImage, qFace)]), gridLo, gridHi]);
+    };
+    const hl = spec.headLattice;
+    const tl = spec.torsoLattice;
+    const headGrid = layerGrid(hl, spec.headPose, 'head');
+    const torsoGrid = layerGrid(tl, spec.torsoPose, 'torso');
+    // Full resolution: Resize in planar layout (cheaper), then to GridSample's [1, h, w, 2].
+    const upsample = (grid: string, l: Lattice, name: string): string =>
+      g.op('Transpose', [g.op('Resize', [grid, '', '', g.int64(`${name}_size`, [1, 2, l.box.height, l.box.width])], { mode: 'linear', coordinate_transformation_mode: 'align_corners' })], {
+        perm: { ints: [0, 2, 3, 1] },
+      });
+
+    // 2. Layers: the head over the torso over the plate.
+    const headLayer = g.float('head_layer', layers.head, [1, 4, H, W]);
+    const headS = sample(g, headLayer, upsample(headGrid, hl, 'head_grid'));
+    const torsoS = sample(g, g.float('torso_layer', layers.torso, [1, 4, H, W]), upsample(torsoGrid, tl, 'torso_grid'));
+    const tb = tl.box;
+    const underTorso = g.op('Add', [rgbOf(torsoS, 'torso'), g.op('Mul', [g.op('Sub', [one, alphaOf(torsoS, 'torso')]), g.float('torso_plate', planarBox(spec.plate, W, tb), [1, 3, tb.height, tb.width])])]);
+    const under = g.op('Add', [
+      g.float('under_static', planarBox(layers.under, W, box, true), [1, 3, bh, bw]),
+      padTo(g, g.op('Sub', [underTorso, g.float('under_static_torso', planarBox(layers.under, W, tb, true), [1, 3, tb.height, tb.width])]), tb, box, 'torso'),
+    ]);
+    const head = padTo(g, headS, hl.box, box, 'head');
+    const composite = g.op('Add', [rgbOf(head, 'head'), g.op('Mul', [g.op('Sub', [one, alphaOf(head, 'head')]), under])]);
+    return { under, composite };
+  }
 
   // 3. Feature windows, at full resolution, placed where the head carries the feature (offsets input).
   const crop = spec.mouthCrop;
@@ -259,17 +276,34 @@ export function buildRenderGraph(spec: RenderGraphSpec): Uint8Array {
 
   toRgbAndI420(g, clipped, bw, bh);
 
+  const baseShape = [1, 3, bh, bw];
+  const baseIo = [
+    { name: RENDER_BASE_UNDER, elemType: ElemType.FLOAT, dims: baseShape },
+    { name: RENDER_BASE_COMPOSITE, elemType: ElemType.FLOAT, dims: baseShape },
+  ];
+  if (variant === 'full') {
+    g.op('Identity', [under], {}, RENDER_BASE_UNDER);
+    g.op('Identity', [composite], {}, RENDER_BASE_COMPOSITE);
+  }
   return g.build(
-    'facecast_default_render',
+    variant === 'full' ? 'facecast_default_render' : 'facecast_default_render_windows',
     [
       { name: RENDER_INPUT, elemType: ElemType.FLOAT, dims: [1, K] },
       { name: RENDER_INPUT_OFFSETS, elemType: ElemType.INT64, dims: [4] },
+      ...(variant === 'windows' ? baseIo : []),
     ],
     [
       { name: RENDER_OUTPUT_RGB, elemType: ElemType.UINT8, dims: [bh, bw, 3] },
       { name: RENDER_OUTPUT_I420, elemType: ElemType.UINT8, dims: [(bw * bh * 3) / 2] },
+      ...(variant === 'full' ? baseIo : []),
     ],
-    { opset: RENDER_OPSET, docString: 'facecast default pack: layered GridSample of the render box (head pose x face motions) + mouth interior' },
+    {
+      opset: RENDER_OPSET,
+      docString:
+        variant === 'full'
+          ? 'facecast default pack: layered GridSample of the render box (head pose x face motions) + mouth interior'
+          : 'facecast default pack: the eye and mouth windows over a given base (head layer at half rate)',
+    },
   );
 }
 

@@ -1,18 +1,24 @@
-// One onnxruntime session over an avatar's render graph (graph.ts), and the paste of its render box into the
-// reference. onnxruntime-node's run() blocks the thread that calls it (7-12 ms a frame), so live sessions keep this
-// in a worker thread (render-thread.ts); offline renders and benchmarks may hold it on their own thread.
+// onnxruntime sessions over an avatar's render graphs (graph.ts: the whole render box, and the feature windows over
+// a kept base), and the paste of the render box into the reference. The graphs are built here, on the thread that
+// runs them: building one takes ~0.25 s of CPU, which on the main thread would stall every session's pacer.
+// onnxruntime-node's run() blocks the thread that calls it (7-12 ms a frame), so live sessions keep this in a
+// worker thread (render-thread.ts); offline renders and benchmarks may hold it on their own thread.
 import ort from 'onnxruntime-node';
-import { RENDER_INPUT, RENDER_INPUT_OFFSETS, RENDER_OUTPUT_I420, RENDER_OUTPUT_RGB, buildConvertGraph } from './graph.ts';
-import type { Box } from './types.ts';
+import {
+  RENDER_BASE_COMPOSITE,
+  RENDER_BASE_UNDER,
+  RENDER_INPUT,
+  RENDER_INPUT_OFFSETS,
+  RENDER_OUTPUT_I420,
+  RENDER_OUTPUT_RGB,
+  buildAvatarRenderGraph,
+  buildConvertGraph,
+} from './graph.ts';
+import type { Box, EnrolledAvatar } from './types.ts';
 
 export interface RenderCoreInit {
-  /** Serialised render graph (buildAvatarRenderGraph). */
-  readonly model: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  readonly renderBox: Box;
-  /** Reference portrait, RGB interleaved [H, W, 3]. */
-  readonly reference: Uint8Array;
+  /** The avatar: the core builds its render graphs from it (on its own thread, not the caller's). */
+  readonly avatar: EnrolledAvatar;
   /** onnxruntime intra-op threads. */
   readonly threads: number;
 }
@@ -23,33 +29,81 @@ export interface CoreFrame {
   readonly rgb?: Uint8Array;
 }
 
+/** One frame to render. */
+export interface CoreRequest {
+  /** Normalized coefficients. */
+  readonly input: Float32Array;
+  /** The feature windows' offsets (graph.ts windowOffsets). */
+  readonly offsets: BigInt64Array;
+  readonly rgb: boolean;
+  /**
+   * The stream the frame belongs to (a session's fill), and whether only its feature windows are rendered, over
+   * the base of that stream's last whole frame (the head layer at half rate). A stream without a base gets a
+   * whole frame.
+   */
+  readonly stream?: number;
+  readonly windowsOnly?: boolean;
+}
+
 const SESSION_OPTIONS = { interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
+/** Streams whose base is kept (2 x 3 floats a render-box pixel each, ~3 MB at 346x374); the oldest go first. */
+const MAX_STREAM_BASES = 32;
+
+interface Base {
+  readonly under: ort.Tensor;
+  readonly composite: ort.Tensor;
+}
 
 export class RenderCore {
-  readonly #init: RenderCoreInit;
+  readonly #width: number;
+  readonly #height: number;
+  readonly #renderBox: Box;
+  readonly #reference: Uint8Array;
   readonly #session: ort.InferenceSession;
+  readonly #windows: ort.InferenceSession;
+  /** Per stream, the base of its last whole frame (insertion order = age). */
+  readonly #bases = new Map<number, Base>();
   /** The reference as the render graph outputs it (I420 by the graph's own conversion, so the box matches). */
   readonly restI420: Uint8Array;
 
-  private constructor(init: RenderCoreInit, session: ort.InferenceSession, restI420: Uint8Array) {
-    this.#init = init;
+  private constructor(avatar: EnrolledAvatar, session: ort.InferenceSession, windows: ort.InferenceSession, restI420: Uint8Array) {
+    this.#width = avatar.width;
+    this.#height = avatar.height;
+    this.#renderBox = avatar.basis.renderBox;
+    this.#reference = avatar.reference;
     this.#session = session;
+    this.#windows = windows;
     this.restI420 = restI420;
   }
 
   static async create(init: RenderCoreInit): Promise<RenderCore> {
-    const session = await ort.InferenceSession.create(init.model, { ...SESSION_OPTIONS, intraOpNumThreads: init.threads });
-    return new RenderCore(init, session, await convertReference(init));
+    const { avatar } = init;
+    const options = { ...SESSION_OPTIONS, intraOpNumThreads: init.threads };
+    const session = await ort.InferenceSession.create(buildAvatarRenderGraph(avatar, 'full'), options);
+    const windows = await ort.InferenceSession.create(buildAvatarRenderGraph(avatar, 'windows'), options);
+    return new RenderCore(avatar, session, windows, await convertReference(avatar.width, avatar.height, avatar.reference));
   }
 
-  /** `input`: normalized coefficients; `offsets`: the feature windows' offsets (graph.ts windowOffsets). */
-  async render(input: Float32Array, offsets: BigInt64Array, rgb: boolean): Promise<CoreFrame> {
-    const feeds = {
+  async render(req: CoreRequest): Promise<CoreFrame> {
+    const { input, offsets, rgb, stream } = req;
+    const feeds: Record<string, ort.Tensor> = {
       [RENDER_INPUT]: new ort.Tensor('float32', input, [1, input.length]),
       [RENDER_INPUT_OFFSETS]: new ort.Tensor('int64', offsets, [4]),
     };
-    // Fetching only i420 lets onnxruntime skip the RGB branch of the graph.
-    const out = await this.#session.run(feeds, rgb ? [RENDER_OUTPUT_RGB, RENDER_OUTPUT_I420] : [RENDER_OUTPUT_I420]);
+    const base = stream === undefined ? undefined : this.#bases.get(stream);
+    const images = rgb ? [RENDER_OUTPUT_RGB, RENDER_OUTPUT_I420] : [RENDER_OUTPUT_I420];
+    let out: ort.InferenceSession.ReturnType;
+    if (req.windowsOnly && base) {
+      out = await this.#windows.run({ ...feeds, [RENDER_BASE_UNDER]: base.under, [RENDER_BASE_COMPOSITE]: base.composite }, images);
+    } else if (stream !== undefined) {
+      // Fetching only what is used lets onnxruntime skip the rest (the RGB branch).
+      out = await this.#session.run(feeds, [...images, RENDER_BASE_UNDER, RENDER_BASE_COMPOSITE]);
+      this.#bases.delete(stream);
+      this.#bases.set(stream, { under: out[RENDER_BASE_UNDER]!, composite: out[RENDER_BASE_COMPOSITE]! });
+      if (this.#bases.size > MAX_STREAM_BASES) this.#bases.delete(this.#bases.keys().next().value!);
+    } else {
+      out = await this.#session.run(feeds, images);
+    }
     const i420 = out[RENDER_OUTPUT_I420]?.data;
     if (!(i420 instanceof Uint8Array)) throw new Error('render graph returned no i420 output');
     if (!rgb) return { i420: this.#pasteI420(i420) };
@@ -58,15 +112,23 @@ export class RenderCore {
     return { i420: this.#pasteI420(i420), rgb: this.#pasteRgb(rgbBox) };
   }
 
-  release(): Promise<void> {
-    return this.#session.release();
+  /** A stream ended: its base is dropped. */
+  forget(stream: number): void {
+    this.#bases.delete(stream);
+  }
+
+  async release(): Promise<void> {
+    this.#bases.clear();
+    await this.#session.release();
+    await this.#windows.release();
   }
 
   #pasteRgb(box: Uint8Array): Uint8Array {
-    const { reference, width: W } = this.#init;
+    const reference = this.#reference;
+    const W = this.#width;
     const out = new Uint8Array(reference.length);
     out.set(reference);
-    const { x, y, width: w, height: h } = this.#init.renderBox;
+    const { x, y, width: w, height: h } = this.#renderBox;
     for (let r = 0; r < h; r++) out.set(box.subarray(r * w * 3, (r + 1) * w * 3), ((y + r) * W + x) * 3);
     return out;
   }
@@ -74,8 +136,9 @@ export class RenderCore {
   #pasteI420(box: Uint8Array): Uint8Array {
     const out = new Uint8Array(this.restI420.length);
     out.set(this.restI420);
-    const { x, y, width: w, height: h } = this.#init.renderBox;
-    const { width: W, height: H } = this.#init;
+    const { x, y, width: w, height: h } = this.#renderBox;
+    const W = this.#width;
+    const H = this.#height;
     for (let r = 0; r < h; r++) out.set(box.subarray(r * w, (r + 1) * w), (y + r) * W + x);
     const cw = w / 2;
     const ch = h / 2;
@@ -91,8 +154,7 @@ export class RenderCore {
 }
 
 /** The reference's I420, by the same conversion the render graph uses. */
-async function convertReference(init: RenderCoreInit): Promise<Uint8Array> {
-  const { width: W, height: H, reference } = init;
+async function convertReference(W: number, H: number, reference: Uint8Array): Promise<Uint8Array> {
   const planar = new Float32Array(3 * W * H);
   for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) planar[c * W * H + i] = reference[3 * i + c]!;
   const session = await ort.InferenceSession.create(buildConvertGraph(W, H), { ...SESSION_OPTIONS, intraOpNumThreads: 1 });

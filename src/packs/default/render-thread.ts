@@ -5,7 +5,7 @@ import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_t
 import { moduleLogger } from '../../log.ts';
 import { startModuleWorker } from '../../util/ts-worker.ts';
 import { NICE, lowerThisThread, threadCpuSeconds } from '../../util/proc.ts';
-import { RenderCore, type CoreFrame, type RenderCoreInit } from './render-core.ts';
+import { RenderCore, type CoreFrame, type CoreRequest, type RenderCoreInit } from './render-core.ts';
 
 const log = moduleLogger('packs/default/render-thread');
 
@@ -16,7 +16,8 @@ export class RenderThreadError extends Error {
 
 type ToThread =
   | ({ type: 'init' } & RenderCoreInit)
-  | { type: 'render'; id: number; input: Float32Array; offsets: BigInt64Array; rgb: boolean }
+  | ({ type: 'render'; id: number } & CoreRequest)
+  | { type: 'forget'; stream: number }
   | { type: 'close' };
 type FromThread =
   | { type: 'ready'; restI420: Uint8Array }
@@ -48,7 +49,7 @@ export class RenderThread {
     this.#pending = pending;
   }
 
-  /** Starts the worker and builds the session there; `init.model` is moved to the worker (detached here). */
+  /** Starts the worker, which builds the render graphs and their sessions there (from a copy of `init.avatar`). */
   static async start(init: RenderCoreInit): Promise<RenderThread> {
     const worker = startModuleWorker(import.meta.url, { workerData: { [MARKER]: true } });
     const pending = new Map<number, Pending>();
@@ -85,22 +86,27 @@ export class RenderThread {
       // Init failures come back as an error for id 0.
       pending.set(0, { resolve: () => undefined, reject });
       const msg: ToThread = { type: 'init', ...init };
-      worker.postMessage(msg, [init.model.buffer as ArrayBuffer]);
+      worker.postMessage(msg);
     });
     pending.delete(0);
     thread = new RenderThread(worker, restI420, pending);
     return thread;
   }
 
-  /** `input` and `offsets` are moved to the worker (detached here). */
-  render(input: Float32Array, offsets: BigInt64Array, rgb: boolean): Promise<CoreFrame> {
+  /** `req.input` and `req.offsets` are moved to the worker (detached here). */
+  render(req: CoreRequest): Promise<CoreFrame> {
     if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     return new Promise<CoreFrame>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      const msg: ToThread = { type: 'render', id, input, offsets, rgb };
-      this.#worker.postMessage(msg, [input.buffer as ArrayBuffer, offsets.buffer as ArrayBuffer]);
+      const msg: ToThread = { type: 'render', id, ...req };
+      this.#worker.postMessage(msg, [req.input.buffer as ArrayBuffer, req.offsets.buffer as ArrayBuffer]);
     });
+  }
+
+  /** A stream ended: the worker drops what it kept for it. */
+  forget(stream: number): void {
+    if (!this.#failure) this.#worker.postMessage({ type: 'forget', stream } satisfies ToThread);
   }
 
   /** Lets renders in flight finish, releases the session in the worker and ends it. Idempotent. */
@@ -143,11 +149,13 @@ function serveInWorker(): void {
       } else if (m.type === 'render') {
         try {
           if (!core) throw new Error('render worker has no session');
-          const f = await core.render(m.input, m.offsets, m.rgb);
+          const f = await core.render(m);
           send({ type: 'frame', id: m.id, ...f, cpuS: threadCpuSeconds() }, f.rgb ? [f.i420.buffer as ArrayBuffer, f.rgb.buffer as ArrayBuffer] : [f.i420.buffer as ArrayBuffer]);
         } catch (err) {
           send({ type: 'error', id: m.id, message: err instanceof Error ? err.message : String(err) });
         }
+      } else if (m.type === 'forget') {
+        core?.forget(m.stream);
       } else {
         await core?.release();
         port.close();

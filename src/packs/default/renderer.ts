@@ -7,8 +7,8 @@
 import { moduleLogger } from '../../log.ts';
 import { COEFFICIENTS, COEFFICIENT_COUNT, COEFFICIENT_NAMES, normalizeCoefficients } from './coefficients.ts';
 import { RendererClosedError } from './errors.ts';
-import { buildAvatarRenderGraph, windowOffsets } from './graph.ts';
-import { RenderCore, type CoreFrame, type RenderCoreInit } from './render-core.ts';
+import { windowOffsets } from './graph.ts';
+import { RenderCore, type CoreFrame, type CoreRequest, type RenderCoreInit } from './render-core.ts';
 import { RenderThread } from './render-thread.ts';
 import type { Box, EnrolledAvatar, MotionBasis } from './types.ts';
 
@@ -39,15 +39,32 @@ export interface I420Frame {
 interface Backend {
   readonly restI420: Uint8Array;
   readonly cpuSeconds: number | null;
-  render(input: Float32Array, offsets: BigInt64Array, rgb: boolean): Promise<CoreFrame>;
+  render(req: CoreRequest): Promise<CoreFrame>;
+  forget(stream: number): void;
   close(): Promise<void>;
 }
 
-/** A backend and its renders in flight (the dispatcher's load measure). */
+/** A backend, its renders in flight (the dispatcher's load measure) and the streams it keeps a base for. */
 interface Lane {
   readonly backend: Backend;
   inFlight: number;
+  streams: number;
 }
+
+/** Options of one render. */
+export interface RenderOptions {
+  /** Also the RGB frame (offline measurement); live sessions encode I420 only. Default true. */
+  readonly rgb?: boolean;
+  /** The stream (a session's fill: newStream()) the frame belongs to: its frames go to one render thread. */
+  readonly stream?: number;
+  /**
+   * Only the feature windows (eyes, mouth) over the stream's last whole frame: the head and torso layers keep their
+   * last pose (the head layer at half rate; ~1/3 of a whole frame's cost). Needs `stream`.
+   */
+  readonly windowsOnly?: boolean;
+}
+
+let nextStream = 1;
 
 export class DefaultRenderer {
   readonly avatarId: string;
@@ -59,7 +76,9 @@ export class DefaultRenderer {
   readonly thread: 'worker' | 'main';
   readonly #basis: MotionBasis;
   readonly #lanes: Lane[];
-  /** What another render thread starts from (a copy of the graph: each thread takes its own). */
+  /** Each stream's render thread (its base lives there). */
+  readonly #streamLane = new Map<number, Lane>();
+  /** What another render thread starts from (it builds its own graphs); null for 'main'. */
   readonly #init: RenderCoreInit | null;
   #growing: Promise<void> | null = null;
   /** The reference as the renderer outputs it (rgb, and i420 by the render graph's own conversion). */
@@ -76,7 +95,7 @@ export class DefaultRenderer {
     this.renderBox = avatar.basis.renderBox;
     this.thread = thread;
     this.#basis = avatar.basis;
-    this.#lanes = [{ backend, inFlight: 0 }];
+    this.#lanes = [{ backend, inFlight: 0, streams: 0 }];
     this.#init = init;
     this.#restRgb = avatar.reference;
     this.#restI420 = backend.restI420;
@@ -94,24 +113,16 @@ export class DefaultRenderer {
     const thread = opts.thread ?? 'worker';
     if (thread !== 'worker' && thread !== 'main') throw new RangeError(`thread must be 'worker' or 'main', got ${String(opts.thread)}`);
     const t0 = performance.now();
-    const model = buildAvatarRenderGraph(avatar);
-    const modelBytes = model.byteLength;
-    const t1 = performance.now();
-    const init: RenderCoreInit = { model, width: avatar.width, height: avatar.height, renderBox: avatar.basis.renderBox, reference: avatar.reference, threads };
+    const init: RenderCoreInit = { avatar, threads };
     let backend: Backend;
-    let spare: RenderCoreInit | null = null;
     if (thread === 'worker') {
-      spare = { ...init, model: new Uint8Array(model) } // a copy (the graph may be a Buffer, whose slice is a view);
       backend = await RenderThread.start(init);
     } else {
       const core = await RenderCore.create(init);
-      backend = { restI420: core.restI420, cpuSeconds: null, render: (i, o, rgb) => core.render(i, o, rgb), close: () => core.release() };
+      backend = { restI420: core.restI420, cpuSeconds: null, render: (req) => core.render(req), forget: (s) => core.forget(s), close: () => core.release() };
     }
-    log.debug(
-      { avatar: avatar.id, threads, thread, modelBytes, renderBox: avatar.basis.renderBox, buildMs: Math.round(t1 - t0), sessionMs: Math.round(performance.now() - t1) },
-      'renderer created',
-    );
-    return new DefaultRenderer(avatar, backend, thread, spare);
+    log.debug({ avatar: avatar.id, threads, thread, renderBox: avatar.basis.renderBox, startMs: Math.round(performance.now() - t0) }, 'renderer created');
+    return new DefaultRenderer(avatar, backend, thread, thread === 'worker' ? init : null);
   }
 
   /** CPU seconds the render threads have used, as of their last frames: null on the caller's thread ('main'). */
@@ -135,12 +146,12 @@ export class DefaultRenderer {
     const previous = this.#growing ?? Promise.resolve();
     const growing = previous.then(async () => {
       while (this.#lanes.length < n && !this.#closing) {
-        const backend = await RenderThread.start({ ...init, model: new Uint8Array(init.model) });
+        const backend = await RenderThread.start(init);
         if (this.#closing) {
           await backend.close();
           return;
         }
-        this.#lanes.push({ backend, inFlight: 0 });
+        this.#lanes.push({ backend, inFlight: 0, streams: 0 });
         log.debug({ avatar: this.avatarId, threads: this.#lanes.length }, 'render thread added');
       }
     });
@@ -159,27 +170,61 @@ export class DefaultRenderer {
    * clamped into range (a copy). With `{ rgb: false }` only the I420 frame is made (cheaper).
    */
   render(coeffs: Float32Array): Promise<RenderedFrame>;
-  render(coeffs: Float32Array, opts: { rgb: false }): Promise<I420Frame>;
-  render(coeffs: Float32Array, opts: { rgb: boolean }): Promise<RenderedFrame | I420Frame>;
-  async render(coeffs: Float32Array, opts: { rgb: boolean } = { rgb: true }): Promise<RenderedFrame | I420Frame> {
+  render(coeffs: Float32Array, opts: RenderOptions & { rgb: false }): Promise<I420Frame>;
+  render(coeffs: Float32Array, opts: RenderOptions & { rgb: true }): Promise<RenderedFrame>;
+  render(coeffs: Float32Array, opts: RenderOptions): Promise<RenderedFrame | I420Frame>;
+  async render(coeffs: Float32Array, opts: RenderOptions = {}): Promise<RenderedFrame | I420Frame> {
     if (this.#closing) throw new RendererClosedError();
+    const rgb = opts.rgb ?? true;
     const input = normalizeCoefficients(coeffs);
     if (COEFFICIENTS.every((c, i) => input[i] === c.neutral)) {
-      return opts.rgb ? { rgb: this.#restRgb.slice(), i420: this.#restI420.slice() } : { i420: this.#restI420.slice() };
+      return rgb ? { rgb: this.#restRgb.slice(), i420: this.#restI420.slice() } : { i420: this.#restI420.slice() };
     }
-    const lane = this.#lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    const run = lane.backend.render(input, windowOffsets(this.#basis, input), opts.rgb);
+    const lane = this.#laneFor(opts.stream);
+    const run = lane.backend.render({ input, offsets: windowOffsets(this.#basis, input), rgb, stream: opts.stream, windowsOnly: opts.windowsOnly === true && opts.stream !== undefined });
     this.#inFlight.add(run);
     lane.inFlight++;
     try {
       const out = await run;
-      if (!opts.rgb) return { i420: out.i420 };
+      if (!rgb) return { i420: out.i420 };
       if (!out.rgb) throw new Error('renderer returned no rgb frame');
       return { rgb: out.rgb, i420: out.i420 };
     } finally {
       lane.inFlight--;
       this.#inFlight.delete(run);
     }
+  }
+
+  /** A new stream id (a session's fill): its frames stay on one render thread, which keeps its base. */
+  newStream(): number {
+    return nextStream++;
+  }
+
+  /** The stream ended: its render thread drops its base. */
+  endStream(stream: number): void {
+    const lane = this.#streamLane.get(stream);
+    if (!lane) return;
+    this.#streamLane.delete(stream);
+    lane.streams--;
+    lane.backend.forget(stream);
+  }
+
+  /** A stream's lane (the least used one on its first frame); other renders go to the least busy lane. */
+  #laneFor(stream: number | undefined): Lane {
+    if (stream === undefined) return this.#lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    let lane = this.#streamLane.get(stream);
+    // A stream placed while there were fewer threads moves to a new one that has none yet (its base is re-made).
+    const idle = this.#lanes.find((l) => l.streams === 0);
+    if (lane && idle && lane.streams > 1) {
+      this.endStream(stream);
+      lane = undefined;
+    }
+    if (!lane) {
+      lane = this.#lanes.reduce((a, b) => (b.streams < a.streams || (b.streams === a.streams && b.inFlight < a.inFlight) ? b : a));
+      lane.streams++;
+      this.#streamLane.set(stream, lane);
+    }
+    return lane;
   }
 
   /** Waits for renders in flight, then releases the session. Idempotent. */
