@@ -6,7 +6,8 @@
 //   measured with bench/load.ts); once sessions run, what the server's processes really use per session
 //   (a moving average over CPU windows), so the figure follows the machine and the content.
 // - Live: even under the stated figure, a new session is refused while the running ones are already late (frames
-//   repeated, ticks late) or the machine's cores are busy with other work (a noisy neighbour).
+//   repeated) or other work on the machine (a noisy neighbour) leaves no room for one more session, both read over
+//   the last 10 s so that a passing spike refuses nobody.
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { moduleLogger } from '../log.ts';
@@ -18,10 +19,10 @@ const log = moduleLogger('session/capacity');
 export const PER_SESSION_OVERHEAD_CORES = 0.16;
 /** How often the live figures are read. */
 const SAMPLE_MS = 2_000;
-/** Frames repeated per second, all sessions together, above which no session is admitted (over the last window). */
+/** The live figures' window. */
+const WINDOW_MS = 10_000;
+/** Frames repeated per second, all sessions together, above which no session is admitted (over the window). */
 const LATE_FRAMES_PER_S = 0.5;
-/** Machine-wide CPU busy share above which no session is admitted. */
-const MACHINE_BUSY = 0.92;
 /** How long a refused client should wait before asking again. */
 export const RETRY_AFTER_S = 10;
 
@@ -59,9 +60,12 @@ export class Capacity {
   /** Cores one talking session costs (probe first, then measured). */
   #perSessionCores: number | null = null;
   #probeMsPerFrame: number | null = null;
-  #last: (LoadReading & { at: number; machine: MachineTimes | null }) | null = null;
+  /** Readings over the last window, oldest first. */
+  readonly #readings: (LoadReading & { at: number; machine: MachineTimes | null })[] = [];
   #lateRate = 0;
   #machineBusy = 0;
+  /** Cores other work on the machine used over the window (all that is busy but this server's processes). */
+  #otherCores = 0;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: CapacityOptions) {
@@ -94,6 +98,7 @@ export class Capacity {
       probeMsPerFrame: this.#probeMsPerFrame === null ? null : Number(this.#probeMsPerFrame.toFixed(2)),
       lateFramesPerS: Number(this.#lateRate.toFixed(2)),
       machineBusy: Number(this.#machineBusy.toFixed(2)),
+      otherCores: Number(this.#otherCores.toFixed(2)),
     };
   }
 
@@ -111,20 +116,22 @@ export class Capacity {
 
   /** One live reading (the timer calls it; tests may too). */
   observe(now: LoadReading, at = performance.now(), machine: MachineTimes | null = machineTimes()): void {
-    const prev = this.#last;
-    this.#last = { ...now, at, machine };
-    if (!prev) return;
-    const seconds = (at - prev.at) / 1000;
-    if (seconds <= 0) return;
-    this.#lateRate = now.sessions > 0 ? Math.max(0, now.lateFrames - prev.lateFrames) / seconds : 0;
-    if (machine && prev.machine) {
-      const total = machine.total - prev.machine.total;
-      this.#machineBusy = total > 0 ? (machine.busy - prev.machine.busy) / total : 0;
-    }
-    // The measured cost takes over from the probe once sessions ran through the whole window.
+    const prev = this.#readings[this.#readings.length - 1];
+    this.#readings.push({ ...now, at, machine });
+    while (this.#readings.length > 2 && this.#readings[0]!.at < at - WINDOW_MS) this.#readings.shift();
+    if (!prev || at <= prev.at) return;
+    // The measured cost takes over from the probe once sessions ran through a whole reading.
     if (now.sessions > 0 && now.sessions === prev.sessions) {
-      const per = (now.cpuSeconds - prev.cpuSeconds) / seconds / now.sessions;
+      const per = (now.cpuSeconds - prev.cpuSeconds) / ((at - prev.at) / 1000) / now.sessions;
       if (per > 0) this.#perSessionCores = this.#perSessionCores === null ? per : 0.8 * this.#perSessionCores + 0.2 * per;
+    }
+    const first = this.#readings[0]!;
+    const seconds = (at - first.at) / 1000;
+    this.#lateRate = now.sessions > 0 ? Math.max(0, now.lateFrames - first.lateFrames) / seconds : 0;
+    if (machine && first.machine && machine.total > first.machine.total) {
+      this.#machineBusy = (machine.busy - first.machine.busy) / (machine.total - first.machine.total);
+      const ours = Math.max(0, now.cpuSeconds - first.cpuSeconds) / seconds;
+      this.#otherCores = Math.max(0, this.#machineBusy * this.cores - ours);
     }
   }
 
@@ -133,7 +140,10 @@ export class Capacity {
     const refuse = (message: string): Admission => ({ ok: false, reason: 'at-capacity', message, retryAfterS: RETRY_AFTER_S });
     if (running >= this.sessions) return refuse(`at capacity: this server serves ${this.sessions} sessions in real time and runs ${running}`);
     if (running > 0 && this.#lateRate > LATE_FRAMES_PER_S) return refuse(`at capacity: the running sessions are already late (${this.#lateRate.toFixed(1)} repeated frames/s)`);
-    if (this.#machineBusy > MACHINE_BUSY) return refuse(`at capacity: the machine's cores are ${Math.round(100 * this.#machineBusy)}% busy`);
+    const per = this.#perSessionCores ?? 0.5;
+    if (this.#otherCores + (running + 1) * per > this.cores) {
+      return refuse(`at capacity: other work on the machine uses ${this.#otherCores.toFixed(1)} of its ${this.cores} cores, leaving no room for one more session`);
+    }
     return { ok: true };
   }
 }

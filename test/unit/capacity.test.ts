@@ -5,6 +5,7 @@ import { Capacity, PER_SESSION_OVERHEAD_CORES } from '../../src/session/capacity
 
 const idleMachine = (busy: number, total: number) => ({ busy, total });
 
+
 describe('Capacity', () => {
   it('states a fixed figure, or measures one from the probe, then from the CPU sessions really use', () => {
     expect(new Capacity({ stated: 5, headroom: 0.85, cores: 2 }).sessions).toBe(5);
@@ -15,7 +16,7 @@ describe('Capacity', () => {
     // Three sessions that really use 0.6 cores each: the figure follows (a moving average over readings).
     let cpu = 0;
     for (let t = 0; t <= 40; t++) {
-      c.observe({ sessions: 3, lateFrames: 0, cpuSeconds: cpu }, t * 2000, idleMachine(t, 4 * t));
+      c.observe({ sessions: 3, lateFrames: 0, cpuSeconds: cpu }, t * 2000, idleMachine(360 * t, 400 * t));
       cpu += 3 * 0.6 * 2;
     }
     expect(c.figures.perSessionCores).toBeCloseTo(0.6, 1);
@@ -32,18 +33,32 @@ describe('Capacity', () => {
       expect(full.retryAfterS).toBeGreaterThan(0);
       expect(full.message).toMatch(/serves 4 sessions/);
     }
-    // Two sessions repeating 5 frames a second between two readings: no third.
-    c.observe({ sessions: 2, lateFrames: 0, cpuSeconds: 0 }, 0, idleMachine(0, 0));
-    c.observe({ sessions: 2, lateFrames: 10, cpuSeconds: 1 }, 2000, idleMachine(100, 400));
+    // Two sessions repeating frames (10 in 2 s): no third while that is in the last 10 s.
+    const cores = 2;
+    let cpu = 0;
+    let t = 0;
+    let machine = { busy: 0, total: 0 };
+    /** One 2 s reading: our processes use `ours` cores, the whole machine `busy` cores. */
+    const reading = (late: number, ours: number, busy: number) => {
+      t += 2000;
+      cpu += ours * 2;
+      machine = { busy: machine.busy + busy * 2 * 100, total: machine.total + cores * 2 * 100 };
+      c.observe({ sessions: 2, lateFrames: late, cpuSeconds: cpu }, t, machine);
+    };
+    reading(0, 0.8, 0.9);
+    reading(10, 0.8, 0.9);
     expect(c.admit(2).ok).toBe(false);
-    // Clean again: admitted.
-    c.observe({ sessions: 2, lateFrames: 10, cpuSeconds: 2 }, 4000, idleMachine(200, 800));
+    for (let i = 0; i < 5; i++) reading(10, 0.8, 0.9);
+    expect(c.admit(2).ok).toBe(true); // 10 s clean
+    // A passing spike of other work (one reading at 2 busy cores) refuses nobody...
+    reading(10, 0.8, 2);
     expect(c.admit(2).ok).toBe(true);
-    // A neighbour takes the cores (97% busy): refused even with nothing late.
-    c.observe({ sessions: 2, lateFrames: 10, cpuSeconds: 3 }, 6000, idleMachine(200 + 388, 800 + 400));
+    // ...but other work that keeps 1.5 cores for 10 s leaves no room for a third session.
+    for (let i = 0; i < 5; i++) reading(10, 0.8, 2);
     const busy = c.admit(2);
     expect(busy.ok).toBe(false);
-    if (!busy.ok) expect(busy.message).toMatch(/busy/);
+    if (!busy.ok) expect(busy.message).toMatch(/other work on the machine/);
+    expect(c.figures.otherCores).toBeGreaterThan(1);
   });
 
   it('validates its options', () => {
