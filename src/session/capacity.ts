@@ -1,13 +1,14 @@
 // How many sessions this machine serves in real time, and whether it can take one more now. A session it cannot
 // serve is refused (503 at-capacity, with Retry-After) rather than admitted to make every session late.
-// - Stated: a fixed number (FACECAST_CAPACITY), or 'auto': the cores x a headroom share over the cost of a session.
+// - Stated: a fixed number (FACECAST_CAPACITY: the operator's figure, no measuring and no live refusals), or 'auto':
+//   the cores x a headroom share, less what other work on the machine uses, over the cost of a session.
 // - The cost of a session: at start, a render probe (frames of a talking face rendered on the render thread, its
 //   own CPU time) plus the rest of a session's work (encode, audio, director, RTP: PER_SESSION_OVERHEAD_CORES,
 //   measured with bench/load.ts); once sessions run, what the server's processes really use per session
 //   (a moving average over CPU windows), so the figure follows the machine and the content.
-// - Live: even under the stated figure, a new session is refused while the running ones are already late (frames
-//   repeated) or other work on the machine (a noisy neighbour) leaves no room for one more session, both read over
-//   the last 10 s so that a passing spike refuses nobody.
+// - Live ('auto'): what other work on the machine uses (a noisy neighbour) comes off the cores, and a new session
+//   is refused while the running ones are already late (frames repeated), both read over the last 10 s so that a
+//   passing spike refuses nobody.
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { moduleLogger } from '../log.ts';
@@ -82,11 +83,11 @@ export class Capacity {
     log.info({ msPerFrame: Number(msPerFrame.toFixed(2)), perSessionCores: Number(this.#perSessionCores.toFixed(3)), sessions: this.sessions }, 'capacity from the render probe');
   }
 
-  /** Sessions the machine serves in real time (at least 1). */
+  /** Sessions the machine serves in real time now (at least 1). */
   get sessions(): number {
     if (this.options.stated !== 'auto') return this.options.stated;
     const per = this.#perSessionCores ?? 0.5;
-    return Math.max(1, Math.floor((this.cores * this.options.headroom) / per));
+    return Math.max(1, Math.floor((this.cores * this.options.headroom - this.#otherCores) / per));
   }
 
   get figures() {
@@ -138,11 +139,13 @@ export class Capacity {
   /** Whether one more session can be served now, given `running` sessions. */
   admit(running: number): Admission {
     const refuse = (message: string): Admission => ({ ok: false, reason: 'at-capacity', message, retryAfterS: RETRY_AFTER_S });
-    if (running >= this.sessions) return refuse(`at capacity: this server serves ${this.sessions} sessions in real time and runs ${running}`);
-    if (running > 0 && this.#lateRate > LATE_FRAMES_PER_S) return refuse(`at capacity: the running sessions are already late (${this.#lateRate.toFixed(1)} repeated frames/s)`);
-    const per = this.#perSessionCores ?? 0.5;
-    if (this.#otherCores + (running + 1) * per > this.cores) {
-      return refuse(`at capacity: other work on the machine uses ${this.#otherCores.toFixed(1)} of its ${this.cores} cores, leaving no room for one more session`);
+    const capacity = this.sessions;
+    if (running >= capacity) {
+      const others = this.#otherCores >= 0.1 ? ` (other work on the machine uses ${this.#otherCores.toFixed(1)} of its ${this.cores} cores)` : '';
+      return refuse(`at capacity: this server serves ${capacity} sessions in real time${others} and runs ${running}`);
+    }
+    if (this.options.stated === 'auto' && running > 0 && this.#lateRate > LATE_FRAMES_PER_S) {
+      return refuse(`at capacity: the running sessions are already late (${this.#lateRate.toFixed(1)} repeated frames/s)`);
     }
     return { ok: true };
   }
