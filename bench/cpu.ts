@@ -28,7 +28,8 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2
 const windowS = Number(values.seconds);
 const dir = join(tmpdir(), 'facecast-bench');
 mkdirSync(dir, { recursive: true });
-const fixture = makeSpeechFixture(dir, { leadS: 0.2, gapS: 1, tailS: 0.2 });
+// Continuous speech (the load bench's): short pauses only, as a talking avatar speaks.
+const fixture = makeSpeechFixture(dir, { leadS: 0.1, gapS: 0.4, tailS: 0.4 });
 
 // 1. The server, as a user runs it.
 const server = await startServerProcess();

@@ -20,6 +20,7 @@ import { createSession, endSession, sessionDetails } from '../test/support/serve
 import { startServerProcess } from '../test/support/server-process.ts';
 import { diff, threadCpu, treeCpu } from '../test/support/proc-cpu.ts';
 import { JsonSocket } from '../test/support/ws-client.ts';
+import { histogramBetween, parsePrometheus } from '../test/support/prometheus.ts';
 import { PORTRAIT_NAMES, loadPortrait } from './quality/portraits.ts';
 import { machine } from './machine.ts';
 
@@ -130,10 +131,12 @@ try {
 
   const snap = async () => ({
     at: performance.now(),
+    client: process.cpuUsage(),
     cpu: treeCpu(server.child.pid!),
     threads: threadCpu(server.child.pid!),
     details: await Promise.all(driven.map((d) => sessionDetails<Details>(base, key, d.id))),
     health: (await (await fetch(`${base}/api/health`)).json()) as Record<string, unknown>,
+    metrics: parsePrometheus(await (await fetch(`${base}/metrics`)).text()).samples,
   });
   const a = await snap();
   log(`measuring ${windowS} s...`);
@@ -151,6 +154,15 @@ try {
   }
 
   const cpu = diff(a.cpu, b.cpu);
+  // Per stage, from the server's own histograms over the window: calls, mean and p99 (a bucket bound), and the
+  // thread time it took per second of the window (what a stage costs, in cores, where it runs).
+  const stages = Object.fromEntries(
+    ['ingest', 'audio_analysis', 'director', 'render', 'encode', 'rtp'].map((stage) => {
+      const h = histogramBetween(a.metrics, b.metrics, 'facecast_stage_seconds', { stage });
+      return [stage, { calls: h.count, meanMs: Number(h.meanMs.toFixed(3)), p99AtMostMs: h.p99AtMostMs, secondsPerSecond: Number((h.totalS / seconds).toFixed(3)) }];
+    }),
+  );
+  const ticks = histogramBetween(a.metrics, b.metrics, 'facecast_pacer_tick_lateness_seconds');
   const totalCpu = Object.values(cpu).reduce((x, y) => x + y, 0);
   const perSession = driven.map((d, i) => {
     const da = a.details[i]!;
@@ -184,6 +196,10 @@ try {
     turnS,
     windowS: Number(seconds.toFixed(1)),
     note: 'late: frames repeated because not ready; tick lateness from the pacer\'s counts (bucket bounds 1,2,5,10,20,40,80,160,320 ms); CPU: the server process tree over the window, in cores',
+    stages,
+    ticksAllSessions: { count: ticks.count, meanMs: Number(ticks.meanMs.toFixed(2)), p50AtMostMs: ticks.p50AtMostMs, p99AtMostMs: ticks.p99AtMostMs },
+    /** This bench's own process (the TTS clients), on the same cores. */
+    clientCpuCores: Number(((b.client.user + b.client.system - a.client.user - a.client.system) / 1e6 / seconds).toFixed(3)),
     cpuCores: { total: Number((totalCpu / seconds).toFixed(3)), perSession: Number((totalCpu / seconds / N).toFixed(3)), byProcess: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number((v / seconds).toFixed(3))])) },
     nodeThreadsCores: Object.fromEntries(Object.entries(diff(a.threads, b.threads)).map(([k, v]) => [k, Number((v / seconds).toFixed(3))])),
     latePct: { max: Math.max(...perSession.map((p) => p.latePct)), mean: Number((perSession.reduce((x, p) => x + p.latePct, 0) / N).toFixed(2)) },

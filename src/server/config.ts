@@ -40,7 +40,7 @@ export const configSchema = z
      */
     capacity: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(1_000)]).default('auto'),
     /** Share of the machine's cores that sessions may use when the capacity is measured. */
-    capacityHeadroom: z.coerce.number().min(0.5).max(1).default(0.85),
+    capacityHeadroom: z.coerce.number().min(0.5).max(1).default(0.7),
     /**
      * How often the head and torso layers are rendered: 'full' every frame; 'half' every other frame (the mouth and
      * eyes still every frame), about 0.6 of the render cost, for more sessions a machine.

@@ -95,6 +95,7 @@ export class Capacity {
       sessions: this.sessions,
       stated: this.options.stated,
       cores: this.cores,
+      headroom: this.options.headroom,
       perSessionCores: this.#perSessionCores === null ? null : Number(this.#perSessionCores.toFixed(3)),
       probeMsPerFrame: this.#probeMsPerFrame === null ? null : Number(this.#probeMsPerFrame.toFixed(2)),
       lateFramesPerS: Number(this.#lateRate.toFixed(2)),

@@ -6,11 +6,10 @@
 import { moduleLogger } from '../log.ts';
 import type { WorkerPool } from '../rtc/worker-pool.ts';
 import type { PackStages } from '../cascade/types.ts';
-import { DefaultRenderer, type EnrolledAvatar } from '../packs/default/index.ts';
+import { DefaultRenderer, coefficientVector, type EnrolledAvatar } from '../packs/default/index.ts';
 import { createDefaultStages, type HeadRate } from '../packs/default/cascade-stages.ts';
 import { AvatarSession, type SessionOptions } from './session.ts';
 import { Capacity, CapacityError } from './capacity.ts';
-import { coefficientVector } from '../packs/default/index.ts';
 import { processCpuSeconds } from '../util/proc.ts';
 
 const log = moduleLogger('session/manager');
@@ -75,7 +74,7 @@ export class SessionManager {
     this.#defaults = defaults;
     this.#avatars = avatars;
     this.#opts = Object.freeze({ ...opts });
-    this.capacity = opts.capacity ?? new Capacity({ stated: 'auto', headroom: 0.85 });
+    this.capacity = opts.capacity ?? new Capacity({ stated: 'auto', headroom: 0.7 });
     this.capacity.start(() => ({ sessions: this.#sessions.size, lateFrames: this.lateFrames(), cpuSeconds: this.cpuSeconds() }));
   }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { makeSpeechFixture } from '../support/audio-fixtures.ts';
 import { createSession, endSession, startTestServer } from '../support/server.ts';
 import { JsonSocket } from '../support/ws-client.ts';
+import { parsePrometheus as parse, sampleValue } from '../support/prometheus.ts';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 beforeAll(async () => {
@@ -17,40 +18,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses the text exposition format strictly enough to catch a malformed line. */
-function parse(text: string): { samples: Sample[]; help: Set<string>; type: Map<string, string> } {
-  const samples: Sample[] = [];
-  const help = new Set<string>();
-  const type = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line);
-    if (m) {
-      help.add(m[1]!);
-      continue;
-    }
-    m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
-    if (m) {
-      type.set(m[1]!, m[2]!);
-      continue;
-    }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
-    if (!m) throw new Error(`not a metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return { samples, help, type };
-}
-
-const value = (s: Sample[], name: string, labels: Record<string, string> = {}) =>
-  s.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))?.value;
+const value = sampleValue;
 
 describe('GET /metrics', () => {
   it('serves the Prometheus text format with the pipeline\'s figures moving', async () => {
