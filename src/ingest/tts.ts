@@ -73,8 +73,7 @@ export class TtsIngest {
   onBinary(data: Uint8Array): Promise<void> {
     const copy = new Uint8Array(data); // the transport may reuse its buffer
     const generation = this.#generation;
-    // Audio sent before an interrupt that overtook it belongs to the interrupted turn: never played.
-    return this.#enqueue(() => (generation === this.#generation ? this.#audio(copy) : undefined));
+    return this.#enqueue(() => this.#audio(copy, generation));
   }
 
   onText(text: string): Promise<void> {
@@ -158,7 +157,13 @@ export class TtsIngest {
     this.#reply({ type: 'interrupted', wallTimeMs: Date.now(), droppedMs: droppedUs / 1000 });
   }
 
-  async #audio(data: Uint8Array): Promise<void> {
+  /**
+   * `generation`: when the message came. Audio sent before an interrupt that overtook it belongs to the interrupted
+   * turn, and so does what is left of it when an interrupt comes while it is processed (even while its resampler is
+   * made): never played.
+   */
+  async #audio(data: Uint8Array, generation: number): Promise<void> {
+    if (generation !== this.#generation) return;
     const format = this.#format;
     if (!format) {
       this.#reply({ type: 'error', code: 'no-format', message: 'send a config event (encoding, sampleRate) or give them in the URL before audio' });
@@ -180,7 +185,6 @@ export class TtsIngest {
       this.#reply({ type: 'error', code: 'bad-audio', message });
       return;
     }
-    const generation = this.#generation;
     const slice = (rate * SLICE_MS) / 1000;
     for (let off = 0; off < pcm.length; off += slice) {
       const piece = pcm.subarray(off, off + slice);

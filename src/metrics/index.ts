@@ -21,7 +21,7 @@ export class FacecastMetrics {
   });
   readonly stageSeconds = new Histogram({
     name: 'facecast_stage_seconds',
-    help: 'Time one call of a pipeline stage took on its thread (ingest: one TTS message; audio_analysis: one 20 ms chunk; director: one planning round; render: one frame; encode: one frame in ffmpeg; rtp: one frame packetised and sent)',
+    help: 'Time one call of a pipeline stage took on its thread (ingest: one 100 ms slice of a TTS message; audio_analysis: one 20 ms chunk; director: one analysis batch or planning round; render: one frame, request to pixels; encode: one frame through ffmpeg; rtp: one frame packetised and sent)',
     labelNames: ['stage'] as const,
     buckets: STAGE_BUCKETS,
     registers: [this.registry],
