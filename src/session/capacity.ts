@@ -10,8 +10,8 @@
 //   is refused while the running ones are already late (frames repeated), both read over the last 10 s so that a
 //   passing spike refuses nobody.
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { moduleLogger } from '../log.ts';
+import { machineTimes, type MachineTimes } from '../util/proc.ts';
 
 const log = moduleLogger('session/capacity');
 
@@ -149,23 +149,5 @@ export class Capacity {
       return refuse(`at capacity: the running sessions are already late (${this.#lateRate.toFixed(1)} repeated frames/s)`);
     }
     return { ok: true };
-  }
-}
-
-export interface MachineTimes {
-  busy: number;
-  total: number;
-}
-
-/** Machine-wide CPU jiffies from /proc/stat (busy = all but idle and iowait); null off Linux. */
-export function machineTimes(): MachineTimes | null {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return null;
   }
 }

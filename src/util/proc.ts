@@ -15,6 +15,24 @@ export function processCpuSeconds(pid: number): number | null {
   }
 }
 
+export interface MachineTimes {
+  busy: number;
+  total: number;
+}
+
+/** Machine-wide CPU jiffies from /proc/stat (busy = all but idle and iowait); null off Linux. */
+export function machineTimes(): MachineTimes | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds the calling thread has used so far (the first field of /proc/thread-self/schedstat, in ns). */
 export function threadCpuSeconds(): number | null {
   try {
