@@ -46,9 +46,12 @@ export function threadCpuSeconds(): number | null {
  * Scheduling priorities (nice values) of the server's threads and processes. The main thread runs every session's
  * pacer and the sockets: when the cores are saturated it must win them, so that a tick is never late; the bulk work
  * (render threads, encoders, enrollment) yields to it and absorbs the contention in its queues, where it shows as a
- * frame not ready in time (counted) rather than as every session's clock stalling.
+ * frame not ready in time (counted) rather than as every session's clock stalling. Far apart on purpose: at nice 5/3
+ * a whole-turn arrival on 6 saturating sessions still left ticks 40-60 ms late; at 15/12 none over 40 ms and p99
+ * 20 ms instead of 40 (bench/README.md, load-6-same-turn60*.json). The bulk work loses nothing to the main thread
+ * but what that thread actually uses.
  */
-export const NICE = { render: 5, encoder: 3, enrollment: 10 } as const;
+export const NICE = { render: 15, encoder: 12, enrollment: 19 } as const;
 
 /** Lowers the calling thread's priority (Linux: a thread is a schedulable task of its own); false where it cannot. */
 export function lowerThisThread(nice: number): boolean {
