@@ -32,13 +32,25 @@ export type IngestEvent = z.infer<typeof ingestEventSchema>;
 
 export type IngestReply =
   | { type: 'ready'; sessionId: string; format: AudioFormat | null }
+  /** A turn's first audio was queued: it starts playing at media time startMs (after the turns queued before it). */
   | { type: 'turn_queued'; segmentId: number; startMs: number }
   | { type: 'playback_started'; segmentId: number; mediaTimeMs: number; wallTimeMs: number }
   | { type: 'playback_finished'; segmentId: number; positionMs: number; interrupted: boolean; wallTimeMs: number }
   | { type: 'interrupted'; wallTimeMs: number; droppedMs: number }
   | { type: 'error'; code: IngestErrorCode; message: string };
 
-export type IngestErrorCode = 'bad-event' | 'no-format' | 'bad-audio' | 'buffer-full' | 'too-large' | 'closed';
+/**
+ * bad-event: not JSON or not a valid event; no-format: audio before its format; bad-audio: undecodable audio;
+ * buffer-full: the playout buffer (or the queue of messages waiting) is full, this message was not taken;
+ * too-large: a message over MAX_INGEST_MESSAGE_BYTES (the socket then closes, 1009); ingest-busy: the session has an
+ * ingest socket open already (close 4409); closed: the session ended.
+ */
+export type IngestErrorCode = 'bad-event' | 'no-format' | 'bad-audio' | 'buffer-full' | 'too-large' | 'ingest-busy' | 'closed';
 
-/** Largest single message accepted (1 MiB: 10 s of 48 kHz PCM16 mono). */
+/** Largest single message accepted (1 MiB: 10 s of 48 kHz PCM16 mono); a larger one gets `too-large`, then close 1009. */
 export const MAX_INGEST_MESSAGE_BYTES = 1 << 20;
+/**
+ * What the WebSocket layer reads of one message before it drops the connection without a word (1006): a message
+ * between MAX_INGEST_MESSAGE_BYTES and this gets its `too-large` answer first. Bounds the memory a socket can hold.
+ */
+export const INGEST_WIRE_LIMIT_BYTES = 4 * MAX_INGEST_MESSAGE_BYTES;

@@ -100,11 +100,15 @@ export type SignalErrorCode =
   | 'unknown-transport'
   | 'producer-exists'
   | 'unsupported'
+  | 'limit'
+  | 'too-large'
   | 'internal';
 
 export type SignalNotification =
   | { notification: 'stats'; data: ServerStats }
   | { notification: 'sessionClosed'; data: { reason: string } };
 
-/** Largest signaling message accepted, in bytes. */
+/** Largest signaling message accepted, in bytes; a larger one is answered `too-large` and the socket closes (1009). */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
+/** What the WebSocket layer reads of one message before it drops the connection without a word (1006). */
+export const SIGNAL_WIRE_LIMIT_BYTES = 4 * MAX_SIGNAL_MESSAGE_BYTES;

@@ -45,7 +45,7 @@ interface CodedError {
   message: string;
 }
 
-const KNOWN_CODES = new Set<SignalErrorCode>(['bad-request', 'not-joined', 'forbidden', 'unknown-transport', 'producer-exists', 'unsupported', 'internal']);
+const KNOWN_CODES = new Set<SignalErrorCode>(['bad-request', 'not-joined', 'forbidden', 'unknown-transport', 'producer-exists', 'unsupported', 'limit', 'too-large', 'internal']);
 
 export class SignalingPeer {
   readonly id = randomUUID();

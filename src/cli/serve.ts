@@ -47,6 +47,7 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
         videoPlayoutDelayMaxMs: config.videoPlayoutDelayMaxMs < 0 ? null : config.videoPlayoutDelayMaxMs,
         listenIp: config.rtcListenIp,
         announcedIp: config.rtcAnnouncedIp,
+        maxTransports: config.maxTransportsPerSession,
         maxQueuedAudioS: 120,
         degrade: config.degrade === 'auto',
         director: {

@@ -26,8 +26,11 @@ export interface TtsTarget {
   queue(chunk: AudioChunk, segmentId: number, last: boolean): boolean;
   /** Declares a turn; its events reach `reply`. */
   beginTurn(segmentId: number, reply: (r: IngestReply) => void): void;
-  /** A turn with no audio at all ends at once. */
-  endEmptyTurn(segmentId: number): void;
+  /**
+   * The turn's audio is all sent: it ends (playback_finished, once) when the last of it the playout buffer accepted
+   * has played, or at once if none was accepted.
+   */
+  endTurn(segmentId: number): void;
   text(segmentId: number, text: string): void;
   instruction(text: string): void;
   interrupt(): { droppedUs: number };
@@ -42,6 +45,12 @@ const MAX_PENDING_MESSAGES = 1024;
  * every session at the same moment) would otherwise hold the thread that runs every session's pacer for 100+ ms.
  */
 const SLICE_MS = 100;
+/**
+ * Text one turn may carry, all its `text` events together (each is at most 20,000 characters): the mouth's
+ * alignment and the director read a turn's whole text again as it grows. Beyond it, `too-large` (never dropped
+ * silently): ~40 minutes of speech, far more than one message of audio can carry.
+ */
+export const MAX_TURN_TEXT_CHARS = 60_000;
 
 export class TtsIngest {
   readonly #target: TtsTarget;
@@ -50,6 +59,8 @@ export class TtsIngest {
   #resampler: Resampler | null = null;
   #opus: OpusDecoder | null = null;
   #segmentId: number | null = null;
+  /** Characters of text the current turn has taken. */
+  #turnTextChars = 0;
   #chunker: Chunker | null = null;
   #held: AudioChunk | null = null;
   /** Messages in order, one at a time (resampler creation is async). Bounded: see #enqueue. */
@@ -89,6 +100,8 @@ export class TtsIngest {
 
   close(): void {
     if (this.#closed) return;
+    // A client that vanishes mid-turn: what it sent plays, and the turn ends after it (exactly once, like any other).
+    if (this.#segmentId !== null) this.#endTurn();
     this.#closed = true;
     this.#work.clear();
     this.#resampler?.close();
@@ -133,7 +146,13 @@ export class TtsIngest {
         this.#resampler = null;
         break;
       case 'text':
-        if (generation === this.#generation) this.#target.text(this.#ensureTurn(), ev.text);
+        if (generation !== this.#generation) break;
+        if (this.#turnTextChars + ev.text.length > MAX_TURN_TEXT_CHARS) {
+          this.#reply({ type: 'error', code: 'too-large', message: `a turn's text is at most ${MAX_TURN_TEXT_CHARS} characters: this text event was not used (end the turn and start another)` });
+          break;
+        }
+        this.#turnTextChars += ev.text.length;
+        this.#target.text(this.#ensureTurn(), ev.text);
         break;
       case 'instruction':
         this.#target.instruction(ev.text);
@@ -151,6 +170,7 @@ export class TtsIngest {
     // Snapshot synchronously before anything else: the turn is over.
     this.#generation++;
     this.#segmentId = null;
+    this.#turnTextChars = 0;
     this.#chunker = null;
     this.#held = null;
     const { droppedUs } = this.#target.interrupt();
@@ -198,7 +218,11 @@ export class TtsIngest {
   #slice(piece: Int16Array, rate: number): true {
     const pcm = rate === 48_000 ? piece : this.#resampler!.process(piece);
     const segmentId = this.#ensureTurn();
-    this.#chunker ??= new Chunker(this.#target.nextTurnStartUs(), this.#target.epoch());
+    if (!this.#chunker) {
+      const startUs = this.#target.nextTurnStartUs();
+      this.#chunker = new Chunker(startUs, this.#target.epoch());
+      this.#reply({ type: 'turn_queued', segmentId, startMs: startUs / 1000 });
+    }
     // Audio arriving slower than real time: the clock caught up with the turn. Play the
     // rest from now rather than drop it as late (an audible gap, never a loss).
     this.#chunker.rebase(this.#target.earliestPtsUs());
@@ -231,11 +255,12 @@ export class TtsIngest {
     const held = this.#held;
     this.#held = null;
     const chunks = [...(held ? [held] : []), ...tail];
-    if (chunks.length === 0) this.#target.endEmptyTurn(segmentId);
     chunks.forEach((c, i) => {
       if (!this.#target.queue(c, segmentId, i === chunks.length - 1)) this.#full();
     });
+    this.#target.endTurn(segmentId);
     this.#segmentId = null;
+    this.#turnTextChars = 0;
     this.#chunker = null;
   }
 }

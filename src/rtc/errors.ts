@@ -2,7 +2,7 @@
 export class RtcError extends Error {
   override name = 'RtcError';
   constructor(
-    readonly code: 'unknown-transport' | 'producer-exists' | 'unsupported' | 'forbidden' | 'closed',
+    readonly code: 'unknown-transport' | 'producer-exists' | 'unsupported' | 'forbidden' | 'closed' | 'limit',
     message: string,
   ) {
     super(message);

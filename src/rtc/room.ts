@@ -13,6 +13,7 @@ import {
   PLAYOUT_DELAY_EXTENSION_ID,
   PLAYOUT_DELAY_EXTENSION_URI,
   VIDEO_PAYLOAD_TYPE,
+  MAX_TRANSPORTS_PER_PEER_DIRECTION,
   type Direction,
   type PeerInfo,
   type RoomEvents,
@@ -49,6 +50,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly #peers = new Map<string, Peer>();
   #micProducer: ms.Producer | null = null;
   #micConsumer: ms.Consumer | null = null;
+  #pendingTransports = 0;
   #closed = false;
 
   private constructor(
@@ -147,20 +149,28 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (direction === 'send' && peer.info.role !== 'publisher') {
       throw new RtcError('forbidden', 'only the publisher may create a send transport');
     }
-    const transport = await this.#router.createWebRtcTransport({
-      listenIps: [{ ip: this.#opts.listenIp, announcedIp: this.#opts.announcedIp }],
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: this.#opts.initialAvailableOutgoingBitrate,
-      appData: { direction },
-    });
+    const mine = [...peer.transports.values()].filter((t) => t.appData.direction === direction).length;
+    if (mine >= MAX_TRANSPORTS_PER_PEER_DIRECTION) {
+      throw new RtcError('limit', `a peer may hold ${MAX_TRANSPORTS_PER_PEER_DIRECTION} ${direction} transports at once: close one (or leave and join again) first`);
+    }
+    // Counted with the ones being made, so that concurrent requests cannot overshoot.
+    if (this.transportCount + this.#pendingTransports >= this.#opts.maxTransports) {
+      throw new RtcError('limit', `this session has ${this.#opts.maxTransports} transports open, its share of the server's RTC ports: no more until a viewer leaves`);
+    }
+    this.#pendingTransports++;
+    let transport: ms.WebRtcTransport;
+    try {
+      transport = await this.#createWebRtcTransport(direction);
+    } finally {
+      this.#pendingTransports--;
+    }
     if (!this.#peers.has(peerId)) {
       // The peer left while the transport was being made.
       transport.close();
       throw new RtcError('closed', 'peer left');
     }
     peer.transports.set(transport.id, transport);
+    transport.observer.once('close', () => peer.transports.delete(transport.id));
     transport.on('dtlsstatechange', (state) => {
       if (state === 'failed' || state === 'closed') log.warn({ peerId, transportId: transport.id, state }, 'transport DTLS ended');
     });
@@ -170,6 +180,24 @@ export class Room extends TypedEmitter<RoomEvents> {
       iceCandidates: transport.iceCandidates,
       dtlsParameters: transport.dtlsParameters,
     };
+  }
+
+  /** WebRTC transports open now, all peers. */
+  get transportCount(): number {
+    let n = 0;
+    for (const peer of this.#peers.values()) n += peer.transports.size;
+    return n;
+  }
+
+  #createWebRtcTransport(direction: Direction): Promise<ms.WebRtcTransport> {
+    return this.#router.createWebRtcTransport({
+      listenIps: [{ ip: this.#opts.listenIp, announcedIp: this.#opts.announcedIp }],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.#opts.initialAvailableOutgoingBitrate,
+      appData: { direction },
+    });
   }
 
   async connectTransport(peerId: string, transportId: string, dtlsParameters: ms.DtlsParameters): Promise<void> {

@@ -16,7 +16,15 @@ export interface RoomOptions {
   announcedIp?: string;
   /** Start bitrate hint for viewers' transports, bit/s. */
   initialAvailableOutgoingBitrate: number;
+  /**
+   * Most WebRTC transports open in this session at once, all peers together. Each holds a port of the server's RTC
+   * range, which every session shares: the bound keeps one session's clients from taking the ports of all others.
+   */
+  maxTransports: number;
 }
+
+/** Most transports one peer may hold per direction (one is all a client needs; one more for a retry). */
+export const MAX_TRANSPORTS_PER_PEER_DIRECTION = 2;
 
 export type Direction = 'send' | 'recv';
 

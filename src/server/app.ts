@@ -16,8 +16,8 @@ import { AvatarUnavailableError, type AvatarRegistry } from '../session/avatars.
 import { AvatarsApi } from './avatars-api.ts';
 import type { AvatarSession } from '../session/session.ts';
 import { SignalingPeer } from '../../signaling/server.ts';
-import { MAX_SIGNAL_MESSAGE_BYTES } from '../../signaling/protocol.ts';
-import { MAX_INGEST_MESSAGE_BYTES, type IngestReply } from '../../signaling/ingest-protocol.ts';
+import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_WIRE_LIMIT_BYTES } from '../../signaling/protocol.ts';
+import { INGEST_WIRE_LIMIT_BYTES, MAX_INGEST_MESSAGE_BYTES, type IngestReply } from '../../signaling/ingest-protocol.ts';
 import { TtsIngest } from '../ingest/tts.ts';
 import { metrics } from '../metrics/index.ts';
 import { processCpuSeconds } from '../util/proc.ts';
@@ -44,6 +44,7 @@ interface SignalData {
   role: 'publisher' | 'viewer';
   peer: SignalingPeer | null;
   open: boolean;
+  untie?: () => void;
 }
 interface IngestData {
   kind: 'ingest';
@@ -51,8 +52,12 @@ interface IngestData {
   format: ReturnType<typeof TtsIngest.parseFormatFromQuery>;
   ingest: TtsIngest | null;
   open: boolean;
+  untie?: () => void;
 }
 type WsData = SignalData | IngestData;
+
+const INGEST_BUSY = (sessionId: string): string =>
+  `session ${sessionId} already has a TTS ingest socket open: a session has one turn timeline, so send every turn on that socket (or close it first)`;
 
 export class FacecastServer {
   readonly config: ServerConfig;
@@ -278,7 +283,9 @@ export class FacecastServer {
     app.any('/api/*', (res) => sendJson(res, guard(res), 404, { error: { code: 'not-found', message: 'no such API route' } }));
 
     app.ws<WsData>('/signal', {
-      maxPayloadLength: MAX_SIGNAL_MESSAGE_BYTES,
+      // Read up to the wire limit, so that a message over the protocol's limit gets its too-large answer (a larger
+      // one is dropped by the WebSocket layer with 1006).
+      maxPayloadLength: SIGNAL_WIRE_LIMIT_BYTES,
       idleTimeout: 120,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.#upgrade(res, req, context, 'signal'),
@@ -294,6 +301,11 @@ export class FacecastServer {
       message: (ws, message, isBinary) => {
         const data = ws.getUserData();
         if (data.kind !== 'signal' || !data.peer) return;
+        if (message.byteLength > MAX_SIGNAL_MESSAGE_BYTES) {
+          ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'too-large', message: `signaling messages are at most ${MAX_SIGNAL_MESSAGE_BYTES} bytes; this one had ${message.byteLength}` } }), false);
+          ws.end(1009, 'message too large');
+          return;
+        }
         if (isBinary) {
           ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'bad-request', message: 'signaling takes text messages' } }), false);
           return;
@@ -304,12 +316,13 @@ export class FacecastServer {
         this.#sockets.delete(ws);
         const data = ws.getUserData();
         data.open = false;
+        data.untie?.();
         if (data.kind === 'signal') data.peer?.close();
       },
     });
 
     app.ws<WsData>('/ingest', {
-      maxPayloadLength: MAX_INGEST_MESSAGE_BYTES,
+      maxPayloadLength: INGEST_WIRE_LIMIT_BYTES,
       idleTimeout: 120,
       sendPingsAutomatically: true,
       maxBackpressure: 4 * 1024 * 1024,
@@ -321,11 +334,23 @@ export class FacecastServer {
         const reply = (r: IngestReply) => {
           if (data.open) ws.send(JSON.stringify(r), false);
         };
+        // Checked at the upgrade too (409); this catches two upgrades racing for the same session.
+        if (!data.session.claimIngest()) {
+          reply({ type: 'error', code: 'ingest-busy', message: INGEST_BUSY(data.session.id) });
+          ws.end(4409, 'ingest-busy');
+          return;
+        }
         data.ingest = new TtsIngest(data.session, data.format, reply);
       },
       message: (ws, message, isBinary) => {
         const data = ws.getUserData();
         if (data.kind !== 'ingest' || !data.ingest) return;
+        if (message.byteLength > MAX_INGEST_MESSAGE_BYTES) {
+          // The socket closes: what it sent so far stays queued and its turn ends after it (TtsIngest.close).
+          ws.send(JSON.stringify({ type: 'error', code: 'too-large', message: `ingest messages are at most ${MAX_INGEST_MESSAGE_BYTES} bytes (send a long turn in several); this one had ${message.byteLength}` } satisfies IngestReply), false);
+          ws.end(1009, 'message too large');
+          return;
+        }
         if (isBinary) void data.ingest.onBinary(new Uint8Array(message));
         else void data.ingest.onText(Buffer.from(message).toString('utf8'));
       },
@@ -333,7 +358,11 @@ export class FacecastServer {
         this.#sockets.delete(ws);
         const data = ws.getUserData();
         data.open = false;
-        if (data.kind === 'ingest') data.ingest?.close();
+        data.untie?.();
+        if (data.kind === 'ingest' && data.ingest) {
+          data.ingest.close();
+          data.session.releaseIngest();
+        }
       },
     });
 
@@ -351,8 +380,11 @@ export class FacecastServer {
       else ws.send(JSON.stringify({ type: 'error', code: 'closed', message: 'session ended' }), false);
       ws.end(1000, 'session ended');
     };
-    if (data.session.closed) onEnd();
-    else data.session.closeSignal.addEventListener('abort', onEnd, { once: true });
+    if (data.session.closed) return onEnd();
+    // Removed when the socket closes first: a session outlives many sockets, and its signal must not collect them.
+    const signal = data.session.closeSignal;
+    signal.addEventListener('abort', onEnd, { once: true });
+    data.untie = () => signal.removeEventListener('abort', onEnd);
   }
 
   #upgrade(res: HttpResponse, req: HttpRequest, context: unknown, kind: 'signal' | 'ingest'): void {
@@ -372,6 +404,7 @@ export class FacecastServer {
         } catch {
           throw new HttpError(400, 'bad-request', 'encoding must be pcm16 or opus and sampleRate 16000, 24000 or 48000');
         }
+        if (session.ingestOpen) throw new HttpError(409, 'ingest-busy', INGEST_BUSY(session.id));
         data = { kind, ...common, format, ingest: null };
       }
       res.cork(() => {

@@ -34,6 +34,12 @@ export const configSchema = z
     videoPlayoutDelayMaxMs: z.coerce.number().int().min(-1).max(40_950).default(100),
     maxSessions: z.coerce.number().int().min(1).max(1_000).default(8),
     /**
+     * Most WebRTC transports (viewers, the publisher) one session may hold at once. Each takes a port of the RTC
+     * range, which all sessions share. Default: the range divided among maxSessions (125 with the defaults), so one
+     * session's clients can never take every session's ports.
+     */
+    maxTransportsPerSession: z.coerce.number().int().min(2).max(65_535).optional(),
+    /**
      * Sessions this server serves in real time: 'auto' measures it (a render probe at start, then the CPU each
      * session really uses, against the cores x capacityHeadroom) and refuses more with 503 at-capacity; a number
      * states it. maxSessions stays the hard limit either way.
@@ -77,7 +83,7 @@ export const configSchema = z
   .refine((c) => c.asr !== 'openai' || c.asrUrl !== undefined, { message: 'asr=openai needs asrUrl (FACECAST_ASR_URL)' });
 
 export type ServerConfigInput = z.input<typeof configSchema>;
-export type ServerConfig = Readonly<z.output<typeof configSchema> & { apiKey: string; tokenSecret: string; devKey: boolean }>;
+export type ServerConfig = Readonly<z.output<typeof configSchema> & { apiKey: string; tokenSecret: string; devKey: boolean; maxTransportsPerSession: number }>;
 
 const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_HOST: 'host',
@@ -94,6 +100,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   FACECAST_VIDEO_KBPS: 'videoKbps',
   FACECAST_VIDEO_PLAYOUT_DELAY_MAX_MS: 'videoPlayoutDelayMaxMs',
   FACECAST_MAX_SESSIONS: 'maxSessions',
+  FACECAST_MAX_TRANSPORTS_PER_SESSION: 'maxTransportsPerSession',
   FACECAST_CAPACITY: 'capacity',
   FACECAST_CAPACITY_HEADROOM: 'capacityHeadroom',
   FACECAST_HEAD_RATE: 'headRate',
@@ -127,8 +134,10 @@ export function loadConfig(overrides: Partial<ServerConfigInput> = {}, env = pro
     throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const devKey = parsed.data.apiKey === undefined;
+  const ports = parsed.data.rtcMaxPort - parsed.data.rtcMinPort + 1;
   return Object.freeze({
     ...parsed.data,
+    maxTransportsPerSession: parsed.data.maxTransportsPerSession ?? Math.max(2, Math.floor(ports / parsed.data.maxSessions)),
     apiKey: parsed.data.apiKey ?? `dev-${randomBytes(12).toString('hex')}`,
     tokenSecret: parsed.data.tokenSecret ?? randomBytes(32).toString('hex'),
     devKey,

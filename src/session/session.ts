@@ -46,6 +46,8 @@ export interface SessionOptions {
   videoPlayoutDelayMaxMs: number | null;
   listenIp: string;
   announcedIp?: string;
+  /** Most WebRTC transports open in one session at once (RoomOptions.maxTransports). */
+  maxTransports: number;
   /** Playout buffer bound, seconds of audio. */
   maxQueuedAudioS: number;
   /** False: the pack never steps down its degradation ladder (late frames are repeated). Default true. */
@@ -81,6 +83,7 @@ export class AvatarSession implements TtsTarget {
   readonly #egress: Egress;
   readonly #mic: MicIngest;
   readonly #turns: TurnTracker;
+  #ingestOpen = false;
   /** Steps the pack down its degradation ladder when frames are late, and back up; null when the pack has none. */
   readonly #degrade: DegradeController | null;
   /** TTS text -> the mouth's visemes, at the media time its turn's audio starts. */
@@ -150,7 +153,7 @@ export class AvatarSession implements TtsTarget {
     const id = randomUUID();
     const room = await Room.create(
       worker,
-      { listenIp: opts.listenIp, announcedIp: opts.announcedIp, initialAvailableOutgoingBitrate: 1_000_000 },
+      { listenIp: opts.listenIp, announcedIp: opts.announcedIp, initialAvailableOutgoingBitrate: 1_000_000, maxTransports: opts.maxTransports },
       { video: randomUint32(), audio: randomUint32() },
     );
     const session = new AvatarSession(id, opts, room, stages);
@@ -181,6 +184,24 @@ export class AvatarSession implements TtsTarget {
   }
 
   /** Aborted when the session closes: sockets and tasks tied to it listen here. */
+  /**
+   * One TTS ingest socket at a time: a session has one turn timeline, and two sockets stamping turns on it at once
+   * would overwrite each other's audio. False when one is open already (the second is refused, never merged).
+   */
+  claimIngest(): boolean {
+    if (this.#ingestOpen || this.#closed) return false;
+    this.#ingestOpen = true;
+    return true;
+  }
+
+  releaseIngest(): void {
+    this.#ingestOpen = false;
+  }
+
+  get ingestOpen(): boolean {
+    return this.#ingestOpen;
+  }
+
   get closeSignal(): AbortSignal {
     return this.#closing.signal;
   }
@@ -248,6 +269,7 @@ export class AvatarSession implements TtsTarget {
     if (chunk.epoch !== this.#epoch) return true; // a stale turn's tail after an interrupt
     if (!this.#playout.push({ chunk, segmentId, last })) return false;
     this.#queuedEndUs = Math.max(this.#queuedEndUs, chunk.ptsUs + TICK_US);
+    this.#turns.accepted(segmentId, chunk.ptsUs);
     metrics.time('audio_analysis', () => {
       this.#mouth.push(chunk);
       this.#turnVisemes.audio(segmentId, chunk.ptsUs, last);
@@ -262,8 +284,8 @@ export class AvatarSession implements TtsTarget {
     this.#turnVisemes.begin(segmentId);
   }
 
-  endEmptyTurn(segmentId: number): void {
-    this.#turns.finishEmpty(segmentId, this.clock.nowUs());
+  endTurn(segmentId: number): void {
+    this.#turns.complete(segmentId, this.clock.nowUs());
     this.#turnVisemes.end(segmentId);
   }
 
@@ -330,10 +352,11 @@ export class AvatarSession implements TtsTarget {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Open turns end (interrupted) while their sockets are still open to hear it; the abort then closes them.
+    this.#turns.interruptAll(this.clock.nowUs());
     this.#closing.abort();
     this.room.off('micRtp', this.#onMicRtp);
     this.#degrade?.stop();
-    this.#turns.interruptAll(this.clock.nowUs());
     await this.#pacer.close();
     await this.#scheduler.close();
     await this.#egress.close();
@@ -439,6 +462,6 @@ export class AvatarSession implements TtsTarget {
     const chunk: AudioChunk = entry?.chunk ?? { ptsUs, samples: this.#silence, epoch: this.#epoch };
     this.#egress.sendAudio({ ...chunk, ptsUs });
     this.#markCut('audioCutMs', ptsUs);
-    if (entry?.segmentId != null) this.#turns.played(entry.segmentId, ptsUs, entry.last, nowUs);
+    if (entry?.segmentId != null) this.#turns.played(entry.segmentId, ptsUs, nowUs);
   }
 }

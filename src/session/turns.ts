@@ -1,5 +1,8 @@
 // TTS turns (segments) as playback sees them: each ends exactly once, with the position
 // reached and whether it was interrupted (as in LiveKit agents' segment protocol).
+// A turn ends when the ingest says it is complete (end_of_turn) and the last of its audio that the playout buffer
+// accepted has played: so a turn whose final chunks were refused (buffer full) still ends, at what did play, and a
+// turn with no accepted audio ends at once. An interrupt, or the session ending, ends every open turn, interrupted.
 import type { IngestReply } from '../../signaling/ingest-protocol.ts';
 import { CHUNK_MS } from '../media/types.ts';
 
@@ -8,6 +11,12 @@ interface Turn {
   started: boolean;
   playedChunks: number;
   text: string[];
+  /** Media time of the last chunk the playout buffer accepted; null before any. */
+  lastAcceptedUs: number | null;
+  /** Media time of the last chunk that played; null before any. */
+  lastPlayedUs: number | null;
+  /** The ingest has sent everything (end_of_turn). */
+  complete: boolean;
 }
 
 export class TurnTracker {
@@ -19,7 +28,7 @@ export class TurnTracker {
   }
 
   begin(segmentId: number, reply: (r: IngestReply) => void): void {
-    this.#turns.set(segmentId, { reply, started: false, playedChunks: 0, text: [] });
+    this.#turns.set(segmentId, { reply, started: false, playedChunks: 0, text: [], lastAcceptedUs: null, lastPlayedUs: null, complete: false });
   }
 
   text(segmentId: number, text: string): void {
@@ -30,8 +39,14 @@ export class TurnTracker {
     return this.#turns.get(segmentId)?.text.join(' ') ?? '';
   }
 
+  /** The playout buffer took a chunk of the turn at media time `ptsUs`. */
+  accepted(segmentId: number, ptsUs: number): void {
+    const turn = this.#turns.get(segmentId);
+    if (turn) turn.lastAcceptedUs = Math.max(turn.lastAcceptedUs ?? ptsUs, ptsUs);
+  }
+
   /** A chunk of the turn left the pacer at media time `sentAtUs`. */
-  played(segmentId: number, ptsUs: number, last: boolean, sentAtUs: number): void {
+  played(segmentId: number, ptsUs: number, sentAtUs: number): void {
     const turn = this.#turns.get(segmentId);
     if (!turn) return;
     if (!turn.started) {
@@ -39,16 +54,30 @@ export class TurnTracker {
       turn.reply({ type: 'playback_started', segmentId, mediaTimeMs: ptsUs / 1000, wallTimeMs: this.#wallMs(sentAtUs) });
     }
     turn.playedChunks++;
-    if (last) this.#finish(segmentId, false, sentAtUs);
+    turn.lastPlayedUs = ptsUs;
+    if (this.#done(turn)) this.#finish(segmentId, false, sentAtUs);
   }
 
-  finishEmpty(segmentId: number, atUs: number): void {
-    this.#finish(segmentId, false, atUs);
+  /** The ingest sent the whole turn: it ends once what was accepted of it has played (at once if nothing was). */
+  complete(segmentId: number, atUs: number): void {
+    const turn = this.#turns.get(segmentId);
+    if (!turn) return;
+    turn.complete = true;
+    if (this.#done(turn)) this.#finish(segmentId, false, atUs);
   }
 
   /** Every open turn ends, interrupted. */
   interruptAll(atUs: number): void {
     for (const id of [...this.#turns.keys()]) this.#finish(id, true, atUs);
+  }
+
+  /** Turns not yet ended (for the session's figures and tests). */
+  get open(): number {
+    return this.#turns.size;
+  }
+
+  #done(turn: Turn): boolean {
+    return turn.complete && (turn.lastAcceptedUs === null || (turn.lastPlayedUs !== null && turn.lastPlayedUs >= turn.lastAcceptedUs));
   }
 
   #finish(segmentId: number, interrupted: boolean, atUs: number): void {

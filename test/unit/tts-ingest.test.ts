@@ -23,8 +23,11 @@ class RecordingTarget implements TtsTarget {
   epoch(): number {
     return this.#epoch;
   }
+  /** Chunks the playout buffer takes before it is full. */
+  capacity = Infinity;
   queue(chunk: AudioChunk, segmentId: number, last: boolean): boolean {
     if (chunk.epoch !== this.#epoch) return true;
+    if (this.queued.length >= this.capacity) return false;
     this.queued.push({ chunk, segmentId, last });
     this.#endUs = chunk.ptsUs + 20_000;
     return true;
@@ -32,8 +35,14 @@ class RecordingTarget implements TtsTarget {
   beginTurn(segmentId: number): void {
     this.turns.push(segmentId);
   }
-  endEmptyTurn(): void {}
-  text(): void {}
+  readonly ended: number[] = [];
+  endTurn(segmentId: number): void {
+    this.ended.push(segmentId);
+  }
+  readonly texts: string[] = [];
+  text(_segmentId: number, text: string): void {
+    this.texts.push(text);
+  }
   instruction(): void {}
   interrupt(): { droppedUs: number } {
     this.interrupts++;
@@ -105,6 +114,47 @@ describe('TtsIngest', () => {
     expect(after.length).toBe(50);
     expect(target.turns.length).toBe(2);
     expect(after.every((q) => q.segmentId === target.turns[1] && q.chunk.epoch === 1)).toBe(true);
+    ingest.close();
+  });
+
+  it('says the turn is complete even when its last chunks are refused (buffer full), with an error for them', async () => {
+    const target = new RecordingTarget();
+    target.capacity = 30;
+    const { ingest, replies } = ingestWith(target, 48_000);
+    await ingest.onBinary(tone(1, 48_000));
+    await ingest.onText('{"type":"end_of_turn"}');
+    expect(target.queued.length).toBe(30);
+    expect(target.queued.some((q) => q.last)).toBe(false); // the chunk marked last was among the refused
+    expect(target.ended).toEqual([target.turns[0]]);
+    expect(replies.filter((r) => r.type === 'error' && r.code === 'buffer-full').length).toBeGreaterThan(0);
+    ingest.close();
+    expect(target.ended).toHaveLength(1);
+  });
+
+  it('a socket that closes mid-turn: what it sent is queued and its turn completes', async () => {
+    const target = new RecordingTarget();
+    const { ingest } = ingestWith(target, 48_000);
+    await ingest.onBinary(tone(0.5, 48_000));
+    expect(target.ended).toHaveLength(0);
+    ingest.close();
+    expect(target.queued.length).toBe(25);
+    expect(target.queued[24]!.last).toBe(true);
+    expect(target.ended).toEqual([target.turns[0]]);
+  });
+});
+
+describe('TtsIngest text bounds', () => {
+  it("refuses text past a turn's bound with too-large, and takes it again in the next turn", async () => {
+    const target = new RecordingTarget();
+    const texts = target.texts;
+    const { ingest, replies } = ingestWith(target, 48_000);
+    const big = 'word '.repeat(4000); // 20,000 characters, the most one event may carry
+    for (let i = 0; i < 4; i++) await ingest.onText(JSON.stringify({ type: 'text', text: big }));
+    expect(texts).toHaveLength(3); // 60,000 characters
+    expect(replies.filter((r) => r.type === 'error' && r.code === 'too-large')).toHaveLength(1);
+    await ingest.onText('{"type":"end_of_turn"}');
+    await ingest.onText(JSON.stringify({ type: 'text', text: big }));
+    expect(texts).toHaveLength(4);
     ingest.close();
   });
 });

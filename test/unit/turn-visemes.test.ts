@@ -1,5 +1,5 @@
 // A TTS turn's text reaches the mouth's visemes at the media time of the turn's first audio, as the session feeds
-// them (src/session/session.ts: beginTurn, text, queue, endEmptyTurn, interrupt).
+// them (src/session/session.ts: beginTurn, text, queue, endTurn, interrupt).
 import { describe, expect, it } from 'vitest';
 import { MouthFeatureTrack } from '../../src/audio/mouth-features.ts';
 import { PronunciationDictionary } from '../../src/audio/visemes/index.ts';

@@ -188,6 +188,28 @@ describe('VisemeTrack', () => {
     });
   });
 
+  it('aligns only the words one window can hold: a 20,000-character text over 12 s of audio is one window of work', () => {
+    // 15 words "papa" of audio (0.8 s each), then silence; the text goes on for 4000 words (20,000 characters).
+    const loud = (t: number) => {
+      const inWord = t % 80;
+      return t < 1200 && ((inWord >= 5 && inWord < 25) || (inWord >= 30 && inWord < 48)) ? 1 : 0;
+    };
+    const all = hops(1200, loud);
+    const audio = { hopUs: 10_000, hopAt: (k: number) => all[k], coveredUntilUs: () => 12_000_000 };
+    const track = new VisemeTrack(audio, { dictionary: PronunciationDictionary.of({ papa: 'P AA P AA' }) });
+    const text = Array.from({ length: 4000 }, () => 'papa').join(' ');
+    expect(text.length).toBeGreaterThanOrEqual(19_999);
+    track.addText(text, 0);
+    const phones = track.phonesBetween(0, 12_000_000);
+    // One window's work: the phones that 12 s of speech can hold, not the text's 16,000 phones x 1200 hops.
+    expect(track.work.windows).toBe(1);
+    expect(track.work.cells).toBeLessThan(300 * 1200);
+    expect(phones.length).toBeGreaterThanOrEqual(56); // the 15 spoken words (14 whole at least)
+    phones.slice(0, 56).forEach((p, i) => {
+      if (i % 4 === 1) expect(Math.abs(p.startUs - (Math.floor(i / 4) * 800_000 + 50_000))).toBeLessThanOrEqual(40_000);
+    });
+  });
+
   it('forgets the future on truncate and rejects bad input', () => {
     const track = new VisemeTrack(silentAudio, { dictionary });
     track.addText('ma boo', 0, [

@@ -56,6 +56,8 @@ export class VisemeTrack {
   readonly #dictionary: PronunciationDictionary | undefined;
   /** In start order. Bounded by truncate() and by forgetBefore(). */
   #utterances: Utterance[] = [];
+  /** The aligner's work so far: windows decoded, and their phones x hops (what one decode costs). */
+  readonly work = { windows: 0, cells: 0 };
 
   constructor(audio: VisemeAudioSource, opts: VisemeTrackOptions = {}) {
     this.#audio = audio;
@@ -171,19 +173,25 @@ export class VisemeTrack {
     // however long the text, and a turn streamed in real time can be realigned every few frames.
     const covered = this.#audio.coveredUntilUs();
     const next = this.#utterances[this.#utterances.indexOf(u) + 1];
-    const words = all.slice(u.frozenWords);
-    const maxUs = u.frozenUntilUs + 2.5 * expectedUs(words) + 1_500_000;
+    const open = all.slice(u.frozenWords);
+    const maxUs = u.frozenUntilUs + 2.5 * expectedUs(open) + 1_500_000;
     const endUs = Math.min(covered, next ? next.startUs : Number.POSITIVE_INFINITY, maxUs, u.frozenUntilUs + WINDOW_US);
     if (endUs - u.alignedToUs < REALIGN_STEP_US) return;
+    // Only the words that could be spoken within the window: the decoder's cost is phones x hops, and a text of
+    // thousands of words (one legal 20,000-character event) against 12 s of audio would hold the thread for seconds.
+    const words = wordsWithin(open, MAX_SPEED * (endUs - u.frozenUntilUs) + 1_000_000);
     const hopUs = this.#audio.hopUs;
     const startKey = Math.floor(u.frozenUntilUs / hopUs);
     const endKey = Math.floor(endUs / hopUs);
     const hops = Array.from({ length: Math.max(0, endKey - startKey) }, (_, i) => this.#audio.hopAt(startKey + i));
     const aligned = alignHops(words, hops);
+    this.work.windows++;
+    this.work.cells += hops.length * words.reduce((n, w) => n + w.phones.length, 0);
     const placed = aligned.phones.map((p) => ({ phone: p.phone, startUs: (startKey + p.start) * hopUs, endUs: (startKey + p.end) * hopUs }));
     u.phones = [...u.frozenPhones, ...placed];
     u.alignedToUs = endUs;
-    u.final = (aligned.complete && endUs >= covered) || endUs >= maxUs || (next !== undefined && endUs >= next.startUs);
+    const complete = aligned.complete && words.length === open.length;
+    u.final = (complete && endUs >= covered) || endUs >= maxUs || (next !== undefined && endUs >= next.startUs);
     if (u.final) return;
     // Settle the words that ended well before the window's end (at least one word stays open). At the live
     // frontier an open end can change its mind, so there a word also has to sit where an alignment made with
@@ -213,6 +221,22 @@ export class VisemeTrack {
 
 function lastEnd(u: Utterance): number {
   return u.phones.length ? u.phones[u.phones.length - 1].endUs : u.startUs;
+}
+
+/**
+ * How much faster than their typical durations phones may be spoken, for the words one window can hold (the
+ * aligner's rate goes to 1 / 0.55 = 1.8x; a margin over it).
+ */
+const MAX_SPEED = 2.5;
+
+/** The first words whose typical durations add up to at most `us` (at least one). */
+function wordsWithin(words: readonly PronouncedWord[], us: number): readonly PronouncedWord[] {
+  let total = 0;
+  for (let i = 0; i < words.length; i++) {
+    for (const p of words[i].phones) total += phoneSpec(p).ms * 1000;
+    if (total > us) return words.slice(0, Math.max(1, i));
+  }
+  return words;
 }
 
 function expectedUs(words: readonly PronouncedWord[]): number {
