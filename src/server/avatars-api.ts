@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { moduleLogger } from '../log.ts';
 import { FaceIndexError, ImageDecodeError, MAX_FACE_INDEX, MultipleFacesError, NoFaceError } from '../packs/default/index.ts';
 import { type AvatarInfo, type AvatarRegistry, ImageTooLargeError, UnsupportedImageError, facesOf, inspectImage } from '../session/avatars.ts';
-import { HttpError, guard, readBody, sendError, sendJson } from './http.ts';
+import { ClientGoneError, HttpError, guard, readBody, sendError, sendJson } from './http.ts';
 import type { ServerConfig } from './config.ts';
 
 const log = moduleLogger('server/avatars-api');
@@ -85,6 +85,7 @@ export function avatarError(err: unknown): HttpError {
 }
 
 function sendAvatarError(res: HttpResponse, s: { aborted: boolean }, err: unknown): void {
+  if (err instanceof ClientGoneError) return void log.debug('upload abandoned by its client before its body was read');
   const e = avatarError(err);
   if (e instanceof AvatarApiError) sendJson(res, s, e.status, { error: e.body });
   else sendError(res, s, e);
@@ -112,6 +113,8 @@ export class EnrollJobs {
   readonly #ttlMs: number;
   readonly #queue = new PQueue({ concurrency: 1 });
   readonly #jobs = new Map<string, Job>();
+  /** Uploads whose bodies are being read: they hold a place, so that a refused upload is refused before reading. */
+  #reading = 0;
   #closed = false;
 
   constructor(registry: AvatarRegistry, opts: { maxJobs: number; ttlS: number }) {
@@ -127,9 +130,24 @@ export class EnrollJobs {
   /** Throws EnrollQueueFullError when maxEnrollJobs are queued or running. */
   assertRoom(): void {
     if (this.#closed) throw new EnrollQueueFullError('the server is shutting down');
-    if (this.#queue.size + this.#queue.pending >= this.#max) {
-      throw new EnrollQueueFullError(`${this.#max} enrollments are already queued or running; try again in a few seconds`);
+    if (this.#queue.size + this.#queue.pending + this.#reading >= this.#max) {
+      throw new EnrollQueueFullError(`${this.#max} enrollments are already queued, running or uploading; try again in a few seconds`);
     }
+  }
+
+  /**
+   * Holds a place for an upload while its body is read (throws EnrollQueueFullError when there is none): at most
+   * maxEnrollJobs uploads are read or held at once, so their memory is bounded by maxEnrollJobs x maxUploadBytes.
+   * Returns the release, called once the body is read (or not), before the job is submitted.
+   */
+  reserve(): () => void {
+    this.assertRoom();
+    this.#reading++;
+    let held = true;
+    return () => {
+      if (held) this.#reading--;
+      held = false;
+    };
   }
 
   submit(image: Uint8Array, opts: { face?: number; name?: string }): Job {
@@ -267,15 +285,26 @@ export class AvatarsApi {
       const parsed = uploadQuery.safeParse(raw);
       if (!parsed.success) throw new HttpError(400, 'bad-request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       q = parsed.data;
-      this.jobs.assertRoom();
+    } catch (err) {
+      return sendAvatarError(res, s, err);
+    }
+    let release: () => void;
+    try {
+      release = this.jobs.reserve();
     } catch (err) {
       return sendAvatarError(res, s, err);
     }
     const limits = { maxBytes: config.maxUploadBytes, maxSide: config.maxImageSide };
     void (async () => {
       try {
-        const body = await readBody(res, s, limits.maxBytes, length);
-        const meta = await inspectImage(body, limits);
+        let body: Buffer;
+        let meta: Awaited<ReturnType<typeof inspectImage>>;
+        try {
+          body = await readBody(res, s, limits.maxBytes, length);
+          meta = await inspectImage(body, limits);
+        } finally {
+          release();
+        }
         if (s.aborted) return;
         const job = this.jobs.submit(body, { face: q.face, name: q.name });
         log.debug({ job: job.id, ...meta, face: q.face }, 'avatar upload accepted');

@@ -33,11 +33,26 @@ export class HttpError extends Error {
   }
 }
 
+/** The client closed the connection before its request's body was read. */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+  constructor() {
+    super('the client went away before its body was read');
+  }
+}
+
+/** Whether the client went away (late answers are skipped), and what to do when it does (one body reader). */
+export interface RequestState {
+  aborted: boolean;
+  onAbort?: () => void;
+}
+
 /** Tracks whether the client went away, so late answers are skipped. */
-export function guard(res: HttpResponse): { aborted: boolean } {
-  const state = { aborted: false };
+export function guard(res: HttpResponse): RequestState {
+  const state: RequestState = { aborted: false };
   res.onAborted(() => {
     state.aborted = true;
+    state.onAbort?.();
   });
   return state;
 }
@@ -63,9 +78,14 @@ export function sendFile(res: HttpResponse, state: { aborted: boolean }, content
   });
 }
 
-/** Reads the whole body, refusing more than `limit` bytes with 413 before reading it all. */
-export function readBody(res: HttpResponse, state: { aborted: boolean }, limit: number, declaredLength: string): Promise<Buffer> {
+/**
+ * Reads the whole body, refusing more than `limit` bytes with 413 before reading it all. Rejects when the client goes
+ * away mid-body (ClientGoneError), so that whatever waits on it lets go.
+ */
+export function readBody(res: HttpResponse, state: RequestState, limit: number, declaredLength: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (state.aborted) return reject(new ClientGoneError());
+    state.onAbort = () => reject(new ClientGoneError());
     const declared = Number(declaredLength || 0);
     if (declared > limit) {
       reject(new HttpError(413, 'too-large', `body of ${declared} bytes exceeds the limit of ${limit}`));
@@ -88,7 +108,7 @@ export function readBody(res: HttpResponse, state: { aborted: boolean }, limit: 
   });
 }
 
-export async function readJson(res: HttpResponse, state: { aborted: boolean }, limit: number, declaredLength: string): Promise<unknown> {
+export async function readJson(res: HttpResponse, state: RequestState, limit: number, declaredLength: string): Promise<unknown> {
   const body = await readBody(res, state, limit, declaredLength);
   if (body.length === 0) return {};
   try {

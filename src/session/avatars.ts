@@ -26,7 +26,13 @@ export interface ImageLimits {
   readonly maxSide: number;
 }
 
-/** Too many bytes, or too many pixels on a side. */
+/**
+ * The most pixels the image decoder (sharp/libvips) takes by default: 0x3FFF x 0x3FFF. A picture over it would fail
+ * to decode, so it is refused as too large from its header (413), whatever FACECAST_MAX_IMAGE_SIDE allows.
+ */
+export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
+
+/** Too many bytes, too many pixels on a side, or too many pixels in all. */
 export class ImageTooLargeError extends Error {
   override readonly name = 'ImageTooLargeError';
 }
@@ -50,7 +56,9 @@ export async function inspectImage(image: Uint8Array, limits: ImageLimits): Prom
   if (image.byteLength === 0) throw new ImageDecodeError('the image is empty');
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(image).metadata();
+    // The header only, whatever its size (sharp's own pixel limit would refuse it as a failed read): the checks
+    // below turn an over-large picture into a 413 with its dimensions.
+    meta = await sharp(image, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new ImageDecodeError('not a decodable image (JPEG, PNG or WebP expected)', { cause: err });
   }
@@ -59,6 +67,9 @@ export async function inspectImage(image: Uint8Array, limits: ImageLimits): Prom
   if (!width || !height) throw new ImageDecodeError('the image header has no dimensions');
   if (Math.max(width, height) > limits.maxSide) {
     throw new ImageTooLargeError(`the image is ${width}x${height} pixels; its longest side may be at most ${limits.maxSide} px`);
+  }
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new ImageTooLargeError(`the image is ${width}x${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels in all can be decoded`);
   }
   return { format: meta.format, width, height };
 }

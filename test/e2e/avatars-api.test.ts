@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endSession as endSessionOn, startTestServer } from '../support/server.ts';
@@ -113,6 +114,15 @@ function declaredUpload(declared: number, firstChunk: number): Promise<{ status:
 }
 
 /** Streams `size` bytes without a declared length (chunked) until the server answers. */
+/** Waits (bounded, 30 s) until no enrollment is queued or running. */
+async function idleQueue(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const h = (await (await fetch(`${server.base}/api/health`)).json()) as { enrollment?: { queued: number; running: number } };
+    if (h.enrollment && h.enrollment.queued === 0 && h.enrollment.running === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function streamedUpload(size: number): Promise<{ status: number; sentBytes: number }> {
   return uploadUntilAnswered(`${server.base}/api/avatars`, { authorization: `Bearer ${server.key}`, 'content-type': 'image/png' }, size, 0x42);
 }
@@ -327,6 +337,18 @@ describe('bad uploads get a clear error and the server keeps serving', () => {
     await healthy();
   });
 
+  it("a picture over the decoder's pixel count (20000x20000 in its header) is 413 too, not a failed decode", async () => {
+    const big = await startTestServer({ avatarCacheDir: server.server.config.avatarCacheDir, maxImageSide: 32_767 });
+    try {
+      const res = await fetch(`${big.base}/api/avatars?wait=1`, { method: 'POST', headers: { authorization: `Bearer ${big.key}`, 'content-type': 'image/png' }, body: new Uint8Array(pngHeader(20_000, 20_000)) });
+      expect(res.status).toBe(413);
+      const err = ((await res.json()) as ApiError).error;
+      expect(err).toMatchObject({ code: 'too-large', message: expect.stringMatching(/20000x20000 pixels; at most \d+ pixels/) });
+    } finally {
+      await big.close();
+    }
+  });
+
   it('clients that vanish mid-upload or while waiting leave the server serving, and the enrollment still lands', async () => {
     await new Promise<void>((resolve, reject) => {
       const req = request(`${server.base}/api/avatars`, { method: 'POST', headers: { authorization: `Bearer ${server.key}`, 'content-type': 'image/png', 'content-length': portrait.length } });
@@ -353,14 +375,30 @@ describe('bad uploads get a clear error and the server keeps serving', () => {
     expect((await listed()).find((a) => a.id === id)).toMatchObject({ name: 'Tilted' });
   });
 
+  it('uploads still being sent hold the queue: one more is refused 503 before its body is read, and a client that vanishes frees its place', async () => {
+    await idleQueue();
+    // Two slow clients (maxEnrollJobs is 2 here): 5 MB declared, 64 KiB sent, then silence.
+    const slow = [0, 1].map(() => {
+      const req = request(`${server.base}/api/avatars`, { method: 'POST', headers: { authorization: `Bearer ${server.key}`, 'content-type': 'image/png', 'content-length': 5 * MIB } });
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(64 * 1024, 1));
+      return req;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await uploadUntilAnswered(`${server.base}/api/avatars`, { authorization: `Bearer ${server.key}`, 'content-type': 'image/png', 'content-length': 18 * MIB }, 18 * MIB, 0x42);
+    expect(refused.status).toBe(503);
+    expect(refused.sentBytes).toBeLessThan(18 * MIB);
+    slow.forEach((req) => req.destroy());
+    await new Promise((r) => setTimeout(r, 300));
+    const small = await sharp(portrait).resize(300, 300).png().toBuffer();
+    expect((await upload(small)).status).toBe(202);
+    await idleQueue();
+  });
+
   it('a full enrollment queue answers 503 and recovers', async () => {
     // maxEnrollJobs is 2 here: three new pictures at once, the third is refused while two are in the queue.
     // Start from an idle queue: a job of an earlier test (its client gone) may still be running.
-    for (let i = 0; i < 300; i++) {
-      const h = (await (await fetch(`${server.base}/api/health`)).json()) as { enrollment?: { queued: number; running: number } };
-      if (h.enrollment && h.enrollment.queued === 0 && h.enrollment.running === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await idleQueue();
     const variants = await Promise.all([500, 496, 492].map((side) => sharp(portrait).resize(side, side).png().toBuffer()));
     const answers = await Promise.all(variants.map((v) => upload(v)));
     const statuses = answers.map((r) => r.status).sort();
@@ -400,3 +438,20 @@ describe('facecast enroll', () => {
     expect((await listed()).find((a) => a.id === id)).toMatchObject({ name: 'Mirrored', builtIn: false });
   });
 });
+
+/** A PNG of its signature, header (IHDR: RGB, 8 bits), one byte of image data and its end: a header to check, no image. */
+function pngHeader(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1))), chunk('IEND', Buffer.alloc(0))]);
+}
