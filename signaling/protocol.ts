@@ -106,7 +106,12 @@ export type SignalErrorCode =
 
 export type SignalNotification =
   | { notification: 'stats'; data: ServerStats }
-  | { notification: 'sessionClosed'; data: { reason: string } };
+  | { notification: 'sessionClosed'; data: { reason: string } }
+  /**
+   * The session goes on, but its media connections were lost (the mediasoup worker it ran on died and was replaced):
+   * the server closes this socket (1012); join the same session again, as at the start.
+   */
+  | { notification: 'reconnect'; data: { reason: string } };
 
 /** Largest signaling message accepted, in bytes; a larger one is answered `too-large` and the socket closes (1009). */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;

@@ -293,6 +293,18 @@ export class FacecastClient {
       this.gen++;
       this.teardown();
       this.setState('closed', `Session ended by the server: ${n.data?.reason || 'no reason given'}.`);
+    } else if (n.notification === 'reconnect') {
+      // The session goes on; only its media connection was lost (the server's media worker restarted): join again.
+      console.warn('[facecast] reconnecting:', n.data?.reason);
+      this.gen++;
+      this.teardown();
+      this.setState('connecting', null);
+      const gen = this.gen;
+      setTimeout(() => {
+        if (gen !== this.gen) return; // stopped or restarted meanwhile
+        this.startPromise = null;
+        void this.start().catch(() => undefined);
+      }, 300);
     }
   }
 

@@ -73,7 +73,7 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
     await warmResamplers();
     // Already in the log (audio/visemes/cmudict); the CLI also prints it under the demo URL.
     const warnings = [await dictionary].filter((w): w is string => w !== null);
-    const server = new FacecastServer(config, sessions, () => pool.pids, registry);
+    const server = new FacecastServer(config, sessions, pool, registry);
     try {
       await server.listen();
     } catch (err) {

@@ -44,6 +44,12 @@ export class FacecastMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly faults = new Counter({
+    name: 'facecast_faults_total',
+    help: 'Faults the server recovered from (or not), by kind: encoder-restart (a session\'s ffmpeg died and was restarted), encoder-gave-up (it kept dying: the session ended), mediasoup-worker-died, mediasoup-worker-respawned, session-moved (a session rebuilt on a new mediasoup worker)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly eventLoopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor() {

@@ -40,70 +40,113 @@ export interface TransportDescription {
   dtlsParameters: ms.DtlsParameters;
 }
 
+/** What a room has on its mediasoup worker: rebuilt on a new worker when that one dies (Room.moveTo). */
+interface RouterMedia {
+  readonly worker: ms.Worker;
+  readonly router: ms.Router;
+  readonly egress: ms.DirectTransport;
+  readonly ingest: ms.DirectTransport;
+  readonly video: ms.Producer;
+  readonly audio: ms.Producer;
+}
+
+async function buildMedia(worker: ms.Worker, ssrcs: EgressSsrcs): Promise<RouterMedia> {
+  const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+  try {
+    const egress = await router.createDirectTransport({ maxMessageSize: 262_144 });
+    const ingest = await router.createDirectTransport({ maxMessageSize: 262_144 });
+    const video = await egress.produce({
+      kind: 'video',
+      rtpParameters: {
+        codecs: [
+          {
+            mimeType: 'video/VP8',
+            payloadType: VIDEO_PAYLOAD_TYPE,
+            clockRate: 90_000,
+            rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
+          },
+        ],
+        // The mediasoup worker forwards it with facecast's patch (scripts/mediasoup-patches/playout-delay.patch).
+        headerExtensions: [{ uri: PLAYOUT_DELAY_EXTENSION_URI, id: PLAYOUT_DELAY_EXTENSION_ID }],
+        encodings: [{ ssrc: ssrcs.video }],
+      },
+    });
+    const audio = await egress.produce({
+      kind: 'audio',
+      rtpParameters: {
+        codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PAYLOAD_TYPE, clockRate: 48_000, channels: 2 }],
+        headerExtensions: [{ uri: AUDIO_LEVEL_EXTENSION_URI, id: AUDIO_LEVEL_EXTENSION_ID }],
+        encodings: [{ ssrc: ssrcs.audio }],
+      },
+    });
+    return { worker, router, egress, ingest, video, audio };
+  } catch (err) {
+    router.close();
+    throw err;
+  }
+}
+
 export class Room extends TypedEmitter<RoomEvents> {
-  readonly #router: ms.Router;
   readonly #opts: RoomOptions;
-  readonly #egress: ms.DirectTransport;
-  readonly #ingest: ms.DirectTransport;
-  readonly videoProducer: ms.Producer;
-  readonly audioProducer: ms.Producer;
+  readonly #ssrcs: EgressSsrcs;
+  #media: RouterMedia;
+  /** While the room is rebuilt on a new worker: the old one's producers are gone, packets are dropped. */
+  #moving = false;
   readonly #peers = new Map<string, Peer>();
   #micProducer: ms.Producer | null = null;
   #micConsumer: ms.Consumer | null = null;
   #pendingTransports = 0;
   #closed = false;
 
-  private constructor(
-    router: ms.Router,
-    opts: RoomOptions,
-    egress: ms.DirectTransport,
-    ingest: ms.DirectTransport,
-    video: ms.Producer,
-    audio: ms.Producer,
-  ) {
+  private constructor(media: RouterMedia, opts: RoomOptions, ssrcs: EgressSsrcs) {
     super();
-    this.#router = router;
+    this.#media = media;
     this.#opts = opts;
-    this.#egress = egress;
-    this.#ingest = ingest;
-    this.videoProducer = video;
-    this.audioProducer = audio;
-    egress.on('rtcp', this.#onEgressRtcp);
+    this.#ssrcs = ssrcs;
+    media.egress.on('rtcp', this.#onEgressRtcp);
   }
 
   static async create(worker: ms.Worker, opts: RoomOptions, ssrcs: EgressSsrcs): Promise<Room> {
-    const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    return new Room(await buildMedia(worker, ssrcs), opts, ssrcs);
+  }
+
+  /** The mediasoup worker the room's router lives on. */
+  get worker(): ms.Worker {
+    return this.#media.worker;
+  }
+
+  get videoProducer(): ms.Producer {
+    return this.#media.video;
+  }
+
+  get audioProducer(): ms.Producer {
+    return this.#media.audio;
+  }
+
+  /**
+   * Rebuilds the room on another worker (its own died): a new router with the same producers (same SSRCs, so the
+   * egress's RTP streams go on unchanged). The peers' transports died with the old worker: every peer is removed,
+   * and clients reconnect (join again) to the same session.
+   */
+  async moveTo(worker: ms.Worker): Promise<void> {
+    this.#assertOpen();
+    this.#moving = true;
     try {
-      const egress = await router.createDirectTransport({ maxMessageSize: 262_144 });
-      const ingest = await router.createDirectTransport({ maxMessageSize: 262_144 });
-      const video = await egress.produce({
-        kind: 'video',
-        rtpParameters: {
-          codecs: [
-            {
-              mimeType: 'video/VP8',
-              payloadType: VIDEO_PAYLOAD_TYPE,
-              clockRate: 90_000,
-              rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
-            },
-          ],
-          // The mediasoup worker forwards it with facecast's patch (scripts/mediasoup-patches/playout-delay.patch).
-          headerExtensions: [{ uri: PLAYOUT_DELAY_EXTENSION_URI, id: PLAYOUT_DELAY_EXTENSION_ID }],
-          encodings: [{ ssrc: ssrcs.video }],
-        },
-      });
-      const audio = await egress.produce({
-        kind: 'audio',
-        rtpParameters: {
-          codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PAYLOAD_TYPE, clockRate: 48_000, channels: 2 }],
-          headerExtensions: [{ uri: AUDIO_LEVEL_EXTENSION_URI, id: AUDIO_LEVEL_EXTENSION_ID }],
-          encodings: [{ ssrc: ssrcs.audio }],
-        },
-      });
-      return new Room(router, opts, egress, ingest, video, audio);
-    } catch (err) {
-      router.close();
-      throw err;
+      for (const id of [...this.#peers.keys()]) this.removePeer(id);
+      const old = this.#media;
+      old.egress.off('rtcp', this.#onEgressRtcp);
+      if (!old.router.closed) old.router.close();
+      const hadMic = this.#micProducer !== null;
+      this.#micProducer = null;
+      this.#micConsumer = null;
+      const media = await buildMedia(worker, this.#ssrcs);
+      if (this.#closed) return void media.router.close();
+      this.#media = media;
+      media.egress.on('rtcp', this.#onEgressRtcp);
+      if (hadMic) this.emit('micProducerClosed');
+      this.emit('viewersChanged', 0);
+    } finally {
+      this.#moving = false;
     }
   }
 
@@ -112,7 +155,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   get rtpCapabilities(): ms.RtpCapabilities {
-    return this.#router.rtpCapabilities;
+    return this.#media.router.rtpCapabilities;
   }
 
   get hasPublisher(): boolean {
@@ -127,15 +170,20 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Sends one RTP packet of the avatar's video or audio into the router. */
   sendVideoRtp(packet: Buffer): void {
-    if (!this.#closed) this.videoProducer.send(packet);
+    if (this.#live(this.#media.video)) this.#media.video.send(packet);
   }
 
   sendAudioRtp(packet: Buffer): void {
-    if (!this.#closed) this.audioProducer.send(packet);
+    if (this.#live(this.#media.audio)) this.#media.audio.send(packet);
   }
 
   sendEgressRtcp(packet: Buffer): void {
-    if (!this.#closed) this.#egress.sendRtcp(packet);
+    if (!this.#closed && !this.#moving && !this.#media.egress.closed) this.#media.egress.sendRtcp(packet);
+  }
+
+  /** Packets go out only while the producer lives (a dead worker closes it; a move replaces it). */
+  #live(producer: ms.Producer): boolean {
+    return !this.#closed && !this.#moving && !producer.closed;
   }
 
   addPeer(info: PeerInfo): void {
@@ -190,7 +238,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   #createWebRtcTransport(direction: Direction): Promise<ms.WebRtcTransport> {
-    return this.#router.createWebRtcTransport({
+    return this.#media.router.createWebRtcTransport({
       listenIps: [{ ip: this.#opts.listenIp, announcedIp: this.#opts.announcedIp }],
       enableUdp: true,
       enableTcp: true,
@@ -217,7 +265,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       throw new RtcError('producer-exists', 'this session already has a microphone producer');
     }
     this.#micProducer = producer;
-    const consumer = await this.#ingest.consume({ producerId: producer.id, rtpCapabilities: this.#router.rtpCapabilities });
+    const consumer = await this.#media.ingest.consume({ producerId: producer.id, rtpCapabilities: this.#media.router.rtpCapabilities });
     this.#micConsumer = consumer;
     consumer.on('rtp', (packet) => this.emit('micRtp', packet));
     producer.observer.on('close', () => {
@@ -237,7 +285,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (transport.appData.direction !== 'recv') throw new RtcError('forbidden', 'consume needs a recv transport');
     const out = [];
     for (const producer of [this.videoProducer, this.audioProducer]) {
-      if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      if (!this.#media.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
         throw new RtcError('unsupported', `client cannot receive ${producer.kind} (needs VP8 and Opus)`);
       }
       const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
@@ -274,8 +322,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const id of [...this.#peers.keys()]) this.removePeer(id);
-    this.#egress.off('rtcp', this.#onEgressRtcp);
-    this.#router.close();
+    this.#media.egress.off('rtcp', this.#onEgressRtcp);
+    if (!this.#media.router.closed) this.#media.router.close();
     this.removeAllListeners();
   }
 

@@ -56,6 +56,13 @@ interface IngestData {
 }
 type WsData = SignalData | IngestData;
 
+/** The mediasoup workers as health and metrics see them (rtc/worker-pool.ts). */
+export interface MediaWorkers {
+  readonly pids: number[];
+  readonly healthy: boolean;
+  readonly respawns: number;
+}
+
 const INGEST_BUSY = (sessionId: string): string =>
   `session ${sessionId} already has a TTS ingest socket open: a session has one turn timeline, so send every turn on that socket (or close it first)`;
 
@@ -69,13 +76,13 @@ export class FacecastServer {
   readonly #sockets = new Set<WebSocket<WsData>>();
   #listenSocket: us_listen_socket | null = null;
   #port = 0;
-  #workerPids: () => number[];
+  readonly #workers: MediaWorkers;
   readonly #avatars: AvatarsApi;
 
-  constructor(config: ServerConfig, sessions: SessionManager, workerPids: () => number[], avatars: AvatarRegistry) {
+  constructor(config: ServerConfig, sessions: SessionManager, workers: MediaWorkers, avatars: AvatarRegistry) {
     this.config = config;
     this.sessions = sessions;
-    this.#workerPids = workerPids;
+    this.#workers = workers;
     this.#tokens = new TokenSigner(config.tokenSecret, config.tokenTtlS);
     this.#avatars = new AvatarsApi({ config, registry: avatars, baseUrl: () => this.baseUrl, requireApiKey: (auth) => this.#requireApiKey(auth) });
     this.#app = this.#uws.App();
@@ -96,7 +103,7 @@ export class FacecastServer {
       for (const x of this.sessions.list()) set({ session: x.id }, x.stats().lateFrames);
     });
     metrics.gauge('facecast_worker_cpu_seconds', 'CPU time used so far by each worker: mediasoup worker processes, render threads (one per loaded avatar)', ['kind', 'id'], (set) => {
-      for (const pid of this.#workerPids()) {
+      for (const pid of this.#workers.pids) {
         const cpu = processCpuSeconds(pid);
         if (cpu !== null) set({ kind: 'mediasoup', id: String(pid) }, cpu);
       }
@@ -168,11 +175,14 @@ export class FacecastServer {
 
     app.get('/api/health', (res) => {
       const s = guard(res);
-      sendJson(res, s, 200, {
-        ok: true,
+      // Not ok while a dead mediasoup worker is being replaced (503, so that a load balancer looks elsewhere).
+      const ok = this.#workers.healthy;
+      sendJson(res, s, ok ? 200 : 503, {
+        ok,
+        workerRespawns: this.#workers.respawns,
         sessions: this.sessions.size,
         uptimeS: Math.round((Date.now() - this.#started) / 1000),
-        workers: this.#workerPids(),
+        workers: this.#workers.pids,
         avatars: this.sessions.loadedAvatarIds,
         enrollment: this.#avatars.jobs.stats,
         capacity: this.sessions.capacity.figures,
@@ -293,9 +303,20 @@ export class FacecastServer {
         this.#tieToSession(ws);
         const data = ws.getUserData();
         if (data.kind !== 'signal') return;
-        data.peer = new SignalingPeer(data.session, data.role, (text) => {
+        const peer = new SignalingPeer(data.session, data.role, (text) => {
           if (data.open) ws.send(text, false);
         });
+        data.peer = peer;
+        const untieMoved = data.session.onRoomMoved(() => {
+          if (!data.open) return;
+          peer.notify({ notification: 'reconnect', data: { reason: 'the media worker of this session restarted: join again' } });
+          ws.end(1012, 'media worker restarted');
+        });
+        const untie = data.untie;
+        data.untie = () => {
+          untie?.();
+          untieMoved();
+        };
         log.debug({ session: data.session.id, role: data.role, peer: data.peer.id }, 'signaling open');
       },
       message: (ws, message, isBinary) => {

@@ -29,15 +29,29 @@ export interface EgressOptions {
 }
 
 type EgressEvents = {
+  /** The encoder kept failing (more than MAX_ENCODER_RESTARTS in ENCODER_RESTART_WINDOW_MS): the session cannot go on. */
   error: [err: Vp8EncoderError];
 };
 
+/**
+ * A dead ffmpeg (killed, crashed) is restarted: the new one starts with a keyframe and the stream goes on, with the
+ * frames that were inside the old one lost. One that keeps dying is a broken setup, not bad luck: past this many
+ * restarts within the window the egress gives up.
+ */
+const MAX_ENCODER_RESTARTS = 3;
+const ENCODER_RESTART_WINDOW_MS = 60_000;
+
 export class Egress extends TypedEmitter<EgressEvents> {
-  readonly #encoder: Vp8Encoder;
+  #encoder: Vp8Encoder;
+  readonly #encoderOptions: ConstructorParameters<typeof Vp8Encoder>[0];
+  /** When the encoder was restarted, within the window; and how often in all. */
+  #restartTimes: number[] = [];
+  #restarts = 0;
   readonly #opus = new OpusChunkEncoder({ bitrate: 48_000 });
   readonly #video: RtpStreamSender;
   readonly #audio: RtpStreamSender;
-  readonly #task: Promise<void>;
+  /** One pump per encoder (a restarted encoder gets its own); awaited on close. */
+  readonly #tasks = new Set<Promise<void>>();
   /** Media times of video frames sent over the last second, for the fps figure. */
   readonly #recent: number[] = [];
   readonly #width: number;
@@ -49,7 +63,7 @@ export class Egress extends TypedEmitter<EgressEvents> {
     super();
     this.#width = opts.width;
     this.#height = opts.height;
-    this.#encoder = new Vp8Encoder({ width: opts.width, height: opts.height, fps: 25, bitrateKbps: opts.videoKbps, keyframeIntervalFrames: opts.keyframeIntervalFrames });
+    this.#encoderOptions = { width: opts.width, height: opts.height, fps: 25, bitrateKbps: opts.videoKbps, keyframeIntervalFrames: opts.keyframeIntervalFrames };
     const anchor = { mediaUs: 0, unixMs: clock.wallUsAt(opts.sendDelayUs) / 1000 };
     const sendRtcp = (b: Buffer) => room.sendEgressRtcp(b);
     const vssrc = room.videoProducer.rtpParameters.encodings?.[0]?.ssrc;
@@ -58,10 +72,33 @@ export class Egress extends TypedEmitter<EgressEvents> {
     const playoutDelay = opts.videoPlayoutDelayMaxMs === null ? undefined : { extensionId: PLAYOUT_DELAY_EXTENSION_ID, minMs: 0, maxMs: opts.videoPlayoutDelayMaxMs };
     this.#video = new RtpStreamSender({ codec: 'vp8', ssrc: vssrc, payloadType: VIDEO_PAYLOAD_TYPE, anchor, playoutDelay, send: (b) => room.sendVideoRtp(b), sendRtcp });
     this.#audio = new RtpStreamSender({ codec: 'opus', ssrc: assrc, payloadType: AUDIO_PAYLOAD_TYPE, audioLevelExtensionId: AUDIO_LEVEL_EXTENSION_ID, anchor, send: (b) => room.sendAudioRtp(b), sendRtcp });
-    this.#encoder.on('error', (err) => {
-      if (!this.#closed) this.emit('error', err);
-    });
-    this.#task = this.#pump();
+    this.#encoder = this.#startEncoder();
+  }
+
+  #startEncoder(): Vp8Encoder {
+    const encoder = new Vp8Encoder(this.#encoderOptions);
+    encoder.on('error', (err) => this.#onEncoderError(encoder, err));
+    const task = this.#pump(encoder);
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+    return encoder;
+  }
+
+  #onEncoderError(encoder: Vp8Encoder, err: Vp8EncoderError): void {
+    if (this.#closed || encoder !== this.#encoder) return;
+    const now = Date.now();
+    this.#restartTimes = this.#restartTimes.filter((t) => now - t < ENCODER_RESTART_WINDOW_MS);
+    void encoder.close().catch(() => undefined); // reaps it
+    if (this.#restartTimes.length >= MAX_ENCODER_RESTARTS) {
+      metrics.faults.inc({ kind: 'encoder-gave-up' });
+      this.emit('error', err);
+      return;
+    }
+    this.#restartTimes.push(now);
+    this.#restarts++;
+    metrics.faults.inc({ kind: 'encoder-restart' });
+    log.warn({ err, restarts: this.#restarts }, 'video encoder died: restarted (a keyframe, then on)');
+    this.#encoder = this.#startEncoder();
   }
 
   get declaredLatencyUs(): number {
@@ -97,30 +134,31 @@ export class Egress extends TypedEmitter<EgressEvents> {
   }
 
   encoderStats() {
-    return { ...this.#encoder.stats, video: this.#video.stats, audio: this.#audio.stats };
+    return { ...this.#encoder.stats, restarts: this.#restarts, video: this.#video.stats, audio: this.#audio.stats };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#encoder.close();
-    await this.#task;
+    await Promise.all([...this.#tasks]);
     this.#video.close();
     this.#audio.close();
     this.#opus.close();
     this.removeAllListeners();
   }
 
-  async #pump(): Promise<void> {
+  async #pump(encoder: Vp8Encoder): Promise<void> {
     try {
-      for await (const frame of this.#encoder.frames()) {
+      for await (const frame of encoder.frames()) {
         if (this.#closed) break;
         metrics.time('rtp', () => this.#video.sendFrame(frame));
         this.#recent.push(frame.ptsUs);
         while (this.#recent.length > 0 && this.#recent[0] <= frame.ptsUs - 1_000_000) this.#recent.shift();
       }
     } catch (err) {
-      if (!this.#closed) log.error({ err }, 'video egress stopped');
+      // A dead encoder: #onEncoderError restarts it (or gives up), with its own pump.
+      if (!this.#closed) log.debug({ err }, 'video pump of a failed encoder ended');
     }
   }
 }

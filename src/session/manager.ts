@@ -11,6 +11,7 @@ import { createDefaultStages, type HeadRate } from '../packs/default/cascade-sta
 import { AvatarSession, type SessionOptions } from './session.ts';
 import { Capacity, CapacityError } from './capacity.ts';
 import { processCpuSeconds } from '../util/proc.ts';
+import { metrics } from '../metrics/index.ts';
 
 const log = moduleLogger('session/manager');
 
@@ -75,6 +76,22 @@ export class SessionManager {
     this.#avatars = avatars;
     this.#opts = Object.freeze({ ...opts });
     this.capacity = opts.capacity ?? new Capacity({ stated: 'auto', headroom: 0.7 });
+    // A dead mediasoup worker was replaced: the sessions that lived on it rebuild their rooms on the new one.
+    pool.on('replaced', (dead, fresh) => {
+      for (const session of this.#sessions.values()) {
+        if (session.room.worker !== dead) continue;
+        session.moveRoom(fresh).then(
+          () => {
+            metrics.faults.inc({ kind: 'session-moved' });
+            log.info({ session: session.id, pid: fresh.pid }, 'session moved to a new mediasoup worker');
+          },
+          (err: unknown) => {
+            log.error({ err, session: session.id }, 'session could not move to a new mediasoup worker: ending it');
+            void this.end(session.id).catch(() => undefined);
+          },
+        );
+      }
+    });
     this.capacity.start(() => ({ sessions: this.#sessions.size, lateFrames: this.lateFrames(), cpuSeconds: this.cpuSeconds() }));
   }
 

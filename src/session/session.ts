@@ -84,6 +84,8 @@ export class AvatarSession implements TtsTarget {
   readonly #mic: MicIngest;
   readonly #turns: TurnTracker;
   #ingestOpen = false;
+  readonly #roomMovedListeners = new Set<() => void>();
+  #roomMoves = 0;
   /** Steps the pack down its degradation ladder when frames are late, and back up; null when the pack has none. */
   readonly #degrade: DegradeController | null;
   /** TTS text -> the mouth's visemes, at the media time its turn's audio starts. */
@@ -224,6 +226,24 @@ export class AvatarSession implements TtsTarget {
     };
   }
 
+  /**
+   * Moves the session's room to another mediasoup worker (its own died). The clock, the cascade, the encode and
+   * the TTS turns go on untouched; the viewers' and the publisher's connections died with the worker, and each
+   * listener given to onRoomMoved hears it, to tell its client to reconnect.
+   */
+  async moveRoom(worker: ms.Worker): Promise<void> {
+    if (this.#closed) return;
+    await this.room.moveTo(worker);
+    this.#roomMoves++;
+    for (const fn of [...this.#roomMovedListeners]) fn();
+  }
+
+  /** Called after each move of the room; returns the function that removes the listener. */
+  onRoomMoved(fn: () => void): () => void {
+    this.#roomMovedListeners.add(fn);
+    return () => this.#roomMovedListeners.delete(fn);
+  }
+
   /** The session's own processes (its encoder), for CPU accounting. */
   get pids(): number[] {
     const pid = this.#egress.encoderPid;
@@ -246,6 +266,8 @@ export class AvatarSession implements TtsTarget {
       outputDelayMs: this.options.outputDelayUs / 1000,
       director: this.director.metrics,
       degrade: this.#degrade?.figures ?? null,
+      /** Times the session's room was rebuilt on a new mediasoup worker (its own died). */
+      roomMoves: this.#roomMoves,
       lastInterrupt: this.#lastInterrupt && { audioCutMs: this.#lastInterrupt.audioCutMs, mouthCutMs: this.#lastInterrupt.mouthCutMs },
     };
   }
