@@ -50,6 +50,8 @@ export class MicIngest {
   #lastSeq = -1;
   #lastTs = 0;
   #prevLen = 960;
+  /** End of the last chunk handed on: the timeline never goes back over it. */
+  #emittedUntilUs = Number.NEGATIVE_INFINITY;
 
   constructor(opts: MicIngestOptions) {
     this.#opts = opts;
@@ -111,21 +113,28 @@ export class MicIngest {
         this.#reanchor(now - durUs, true, floor);
       } else if (tsDelta > this.#prevLen) {
         // Lost packets: fill their span with silence so later audio keeps its place.
-        for (const c of this.#chunker!.push(new Int16Array(tsDelta - this.#prevLen))) this.#opts.onChunk(c);
+        for (const c of this.#chunker!.push(new Int16Array(tsDelta - this.#prevLen))) this.#emit(c);
       }
     }
     this.#prevLen = pcm.length;
-    for (const c of this.#chunker!.push(pcm)) this.#opts.onChunk(c);
+    for (const c of this.#chunker!.push(pcm)) this.#emit(c);
+  }
+
+  #emit(chunk: AudioChunk): void {
+    this.#emittedUntilUs = Math.max(this.#emittedUntilUs, chunk.ptsUs + CHUNK_US);
+    this.#opts.onChunk(chunk);
   }
 
   /** Starts the timeline over at this packet: pts = its RTP time + the transit floor. */
   #reanchor(arrivalPtsUs: number, counted: boolean, floorUs?: number): void {
     if (counted) this.#stats.reanchors++;
-    for (const c of this.#chunker?.flush() ?? []) this.#opts.onChunk(c);
+    for (const c of this.#chunker?.flush() ?? []) this.#emit(c);
     const transit = floorUs === undefined ? arrivalPtsUs : floorUs + this.#rtpUs;
     // Align to the chunk grid so audio slots line up with video frames. Rounding down puts
     // the audio up to one chunk earlier than it arrived, which the output delay absorbs.
-    const pts = Math.floor(transit / CHUNK_US) * CHUNK_US;
+    // Never before audio already placed: a new anchor may move the timeline back (trimming latency), but only into
+    // a gap, or the new audio would land on chunks already queued (found by the fuzz suite: random RTP timestamps).
+    const pts = Math.max(Math.floor(transit / CHUNK_US) * CHUNK_US, this.#emittedUntilUs);
     this.#rtpUs = 0;
     this.#offsetUs = pts;
     this.#transits = [arrivalPtsUs];
