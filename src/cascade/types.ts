@@ -84,6 +84,25 @@ export interface DegradeControl {
   setLevel(level: number): void;
 }
 
+/**
+ * The director's plan as the blueprint stage reads it: what it says at one media time. Made by director/
+ * conditioning.ts (conditioningLayer), read by a pack's blueprint; coefficient names are the pack-neutral ones the
+ * director conditions (a pack ignores names it does not render).
+ */
+export interface PlanSample {
+  /** Offsets from neutral by coefficient name (expression, gaze, gestures). */
+  readonly targets: Readonly<Partial<Record<string, number>>>;
+  /** Inclusive [min, max] per coefficient: the negative storyline. */
+  readonly limits: Readonly<Partial<Record<string, readonly [number, number]>>>;
+  /** Largest change per second per coefficient, for the final trajectory. */
+  readonly rateLimits?: Readonly<Partial<Record<string, number>>>;
+  /** 0..1: how much idle head motion the plan wants (a "keep still" plan calms it). */
+  readonly motionScale?: number;
+}
+
+/** The plan over media time; undefined where nothing is planned (the pack's idle motion alone). */
+export type PlanLayer = (ptsUs: number) => PlanSample | undefined;
+
 /** One pack's stages; the keyframe type K is the pack's own, opaque to the scheduler. */
 export interface PackStages<K extends Keyframe = Keyframe> {
   readonly blueprint: BlueprintStage<K>;
@@ -94,6 +113,42 @@ export interface PackStages<K extends Keyframe = Keyframe> {
   readonly height: number;
   /** What the pack can give up under load; none when absent. */
   readonly degrade?: DegradeControl;
+  /** Takes the director's plan (null: none); absent when the pack plans nothing (it then ignores directions). */
+  setPlan?(plan: PlanLayer | null): void;
+}
+
+/** How often a pack renders the slow layers (head and torso): every frame, or every other one. */
+export type HeadRate = 'full' | 'half';
+
+/** What each session asks of the pack for its stages. */
+export interface SessionStageOptions {
+  /** Seeds the idle motion (blinks, sway). */
+  readonly seed: number;
+  /** False: only the mouth moves (no idle motion, no planned expression). */
+  readonly life?: boolean;
+  readonly headRate?: HeadRate;
+}
+
+/**
+ * An avatar loaded by a pack: what the sessions on it share (its renderer, in the pack's own threads) and what each
+ * of them gets (its own stages). The session layer uses a pack only through this and PackStages.
+ */
+export interface PackAvatar {
+  /** One session's stages on this avatar (its own plan and idle motion; the renderer shared). */
+  stages(opts: SessionStageOptions): PackStages;
+  /** The sessions sharing this avatar may use up to `threads` render threads; the pack adds them as it can. */
+  growTo(threads: number): Promise<void>;
+  /** CPU ms per frame of a talking face over `frames` frames (the capacity's render probe); null where unknown. */
+  probe(frames: number): Promise<number | null>;
+  /** Where it renders, on how many threads, and the CPU seconds those have used. */
+  readonly figures: { readonly thread: 'worker' | 'main'; readonly threads: number; readonly cpuS: number | null };
+  close(): Promise<void>;
+}
+
+/** A model pack: loads an enrolled avatar (A: the pack's enrollment) for sessions. */
+export interface AvatarPack<A> {
+  readonly name: string;
+  load(avatar: A): Promise<PackAvatar>;
 }
 
 /** A frame ready for the pacer, stamped on the media timeline. */

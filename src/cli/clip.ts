@@ -5,7 +5,7 @@ import { renderOffline } from '../cascade/offline.ts';
 import type { RenderOutput } from '../cascade/types.ts';
 import { Chunker } from '../audio/chunker.ts';
 import { createDefaultStages } from '../packs/default/cascade-stages.ts';
-import type { PlanLayer } from '../packs/default/blueprint.ts';
+import type { PlanLayer } from '../cascade/types.ts';
 import type { DefaultRenderer, EnrolledAvatar } from '../packs/default/index.ts';
 import { Director, conditioningLayer, portraitInputFromAvatar } from '../director/index.ts';
 
@@ -46,7 +46,7 @@ export async function renderClip(o: ClipOptions): Promise<ClipResult> {
     const chunks = [...chunker.push(o.audio), ...chunker.flush()];
     chunks.forEach((c, i) => director.audio(c, { segmentId: o.text ? 1 : undefined, last: i === chunks.length - 1 }));
     director.endOfSpeech();
-    const layer = conditioningLayer(director, { idle: false }) as PlanLayer;
+    const layer = conditioningLayer(director, { idle: false });
     let plannedUntilUs = -1;
     // Rendering is in time order: step the director's clock just ahead of it, as playback would.
     const plan: PlanLayer = (ptsUs) => {

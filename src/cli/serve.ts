@@ -10,6 +10,7 @@ import { moduleLogger } from '../log.ts';
 import { loadVisemeDictionary } from './dictionary.ts';
 import { warmResamplers } from '../audio/resampler.ts';
 import { Capacity } from '../session/capacity.ts';
+import { defaultPack } from '../packs/default/index.ts';
 
 const log = moduleLogger('cli/serve');
 
@@ -56,6 +57,7 @@ export async function startFacecast(overrides: Partial<ServerConfigInput> = {}, 
         },
       },
       registry,
+      defaultPack,
       {
         maxSessions: config.maxSessions,
         maxLoadedAvatars: config.maxLoadedAvatars,

@@ -7,6 +7,7 @@
 // jawOpen / lipSpread / lipPress targets are rest values: the fill adds the audio-driven mouth, and the limits apply
 // to the sum. Blinks are the scheduler's (targets 0 = eyes open).
 import type { Negative, PlanSource, Shot } from './types.ts';
+import type { PlanLayer } from '../cascade/types.ts';
 
 export const CONDITIONED_COEFFICIENTS = ['jawOpen', 'lipSpread', 'lipPress', 'smile', 'blinkLeft', 'blinkRight', 'browRaise', 'browFrown', 'headYaw', 'headPitch', 'headRoll', 'neckSway', 'breathe'] as const;
 export type ConditionedCoefficient = (typeof CONDITIONED_COEFFICIENTS)[number];
@@ -119,8 +120,9 @@ export function conditionShot(shot: Shot, ptsUs: number, opts: ConditioningOptio
  * pack's planner takes as its plan layer). Neighbouring shots are looked up for the fade-in and for gestures
  * that straddle a cut. Undefined before the first plan.
  */
-export function conditioningLayer(source: PlanSource, opts: Pick<ConditioningOptions, 'idle'> = {}): (ptsUs: number) => Conditioning | undefined {
-  return (ptsUs) => {
+/** The plan as the cascade's blueprint reads it (cascade/types.ts PlanLayer), with the director's own fields. */
+export function conditioningLayer(source: PlanSource, opts: Pick<ConditioningOptions, 'idle'> = {}): PlanLayer & ((ptsUs: number) => Conditioning | undefined) {
+  return (ptsUs: number) => {
     const shot = source.shotAt(ptsUs);
     if (!shot) return undefined;
     const prev = source.shotAt(shot.startUs - 1);

@@ -65,12 +65,15 @@ export const portraitInputSchema = z
 export type PortraitInput = z.input<typeof portraitInputSchema>;
 
 /** Fills a PortraitInput from an enrolled avatar of the default pack (structural: no import of the pack). */
-export function portraitInputFromAvatar(avatar: {
+/** What the visual expert reads of an enrolled avatar (any pack's enrollment that has a face box and landmarks). */
+export interface PortraitSource {
   readonly width: number;
   readonly height: number;
   readonly faceBox: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
   readonly landmarks: ArrayLike<number>;
-}, people = 1): PortraitInput {
+}
+
+export function portraitInputFromAvatar(avatar: PortraitSource, people = 1): PortraitInput {
   const { x, y, width, height } = avatar.faceBox;
   return {
     width: avatar.width,

@@ -5,9 +5,8 @@
 // until one is released rather than refusing a session.
 import { moduleLogger } from '../log.ts';
 import type { WorkerPool } from '../rtc/worker-pool.ts';
-import type { PackStages } from '../cascade/types.ts';
-import { DefaultRenderer, coefficientVector, type EnrolledAvatar } from '../packs/default/index.ts';
-import { createDefaultStages, type HeadRate } from '../packs/default/cascade-stages.ts';
+import type { AvatarPack, HeadRate, PackAvatar } from '../cascade/types.ts';
+import type { PortraitSource } from '../director/index.ts';
 import { AvatarSession, type SessionOptions } from './session.ts';
 import { Capacity, CapacityError } from './capacity.ts';
 import { processCpuSeconds } from '../util/proc.ts';
@@ -23,10 +22,10 @@ export class UnknownAvatarError extends Error {
   override name = 'UnknownAvatarError';
 }
 
-/** Where avatars come from (the AvatarRegistry). */
-export interface AvatarSource {
+/** Where avatars come from (the AvatarRegistry); A: the pack's enrolled avatar. */
+export interface AvatarSource<A> {
   get(id: string): Promise<{ readonly id: string } | undefined>;
-  load(id: string): Promise<EnrolledAvatar>;
+  load(id: string): Promise<A>;
 }
 
 export interface SessionManagerOptions {
@@ -37,24 +36,27 @@ export interface SessionManagerOptions {
   readonly capacity?: Capacity;
   /** Most render threads an avatar's renderer grows to (sessions sharing it); default: the capacity's cores. */
   readonly maxRenderThreadsPerAvatar?: number;
-  /** How often sessions render the head and torso layers (the default pack's HeadRate); default 'full'. */
+  /** How often sessions render the head and torso layers (HeadRate); default 'full'. */
   readonly headRate?: HeadRate;
 }
 
 interface LoadedAvatar {
   readonly id: string;
-  /** Shared by the avatar's sessions: one onnxruntime session per model, many streams. */
-  readonly renderer: DefaultRenderer;
-  readonly avatar: EnrolledAvatar;
+  /** The pack's side: shared by the avatar's sessions (its renderer), each session's stages made on it. */
+  readonly pack: PackAvatar;
+  /** What the director reads of the avatar's picture. */
+  readonly portrait: PortraitSource;
   /** Sessions using it (and creations under way). */
   users: number;
   pinned: boolean;
   released: boolean;
 }
 
-export class SessionManager {
+/** A: the pack's enrolled avatar (what the AvatarSource loads and the pack renders). */
+export class SessionManager<A extends PortraitSource = PortraitSource> {
   readonly #pool: WorkerPool;
-  readonly #avatars: AvatarSource;
+  readonly #avatars: AvatarSource<A>;
+  readonly #pack: AvatarPack<A>;
   readonly #sessions = new Map<string, AvatarSession>();
   readonly #defaults: Omit<SessionOptions, 'avatarId'>;
   readonly #opts: SessionManagerOptions;
@@ -66,7 +68,7 @@ export class SessionManager {
   #closed = false;
   readonly capacity: Capacity;
 
-  constructor(pool: WorkerPool, defaults: Omit<SessionOptions, 'avatarId'>, avatars: AvatarSource, opts: SessionManagerOptions) {
+  constructor(pool: WorkerPool, defaults: Omit<SessionOptions, 'avatarId'>, avatars: AvatarSource<A>, pack: AvatarPack<A>, opts: SessionManagerOptions) {
     if (!Number.isInteger(opts.maxSessions) || opts.maxSessions < 1) throw new RangeError(`maxSessions must be a positive integer, got ${opts.maxSessions}`);
     if (!Number.isInteger(opts.maxLoadedAvatars) || opts.maxLoadedAvatars < 1) {
       throw new RangeError(`maxLoadedAvatars must be a positive integer, got ${opts.maxLoadedAvatars}`);
@@ -74,6 +76,7 @@ export class SessionManager {
     this.#pool = pool;
     this.#defaults = defaults;
     this.#avatars = avatars;
+    this.#pack = pack;
     this.#opts = Object.freeze({ ...opts });
     this.capacity = opts.capacity ?? new Capacity({ stated: 'auto', headroom: 0.7 });
     // A dead mediasoup worker was replaced: the sessions that lived on it rebuild their rooms on the new one.
@@ -111,26 +114,14 @@ export class SessionManager {
   }
 
   /**
-   * The render probe: renders `frames` frames of a talking face with the avatar's renderer and gives the capacity
-   * the render thread's CPU ms per frame. The avatar must be loaded (preload).
+   * The render probe: the pack renders `frames` frames of a talking face on the avatar and the capacity gets the
+   * render thread's CPU ms per frame. The avatar must be loaded (preload).
    */
   async probeRender(avatarId: string, frames = 40): Promise<number | null> {
     const entry = this.#loaded.get(avatarId);
     if (!entry) throw new Error(`avatar ${avatarId} is not loaded`);
-    const c = coefficientVector({ jawOpen: 0.4, lipSpread: 0.2, smile: 0.3, headYaw: 0.3, headPitch: -0.2, headRoll: 0.1, neckSway: 0.3, breathe: 0.5 });
-    const jaw = entry.renderer.coefficientNames.indexOf('jawOpen');
-    const yaw = entry.renderer.coefficientNames.indexOf('headYaw');
-    const run = (i: number) => {
-      c[jaw] = 0.1 + (i % 8) / 10;
-      c[yaw] = 0.3 * Math.sin(i / 5);
-      return entry.renderer.render(c, { rgb: false });
-    };
-    for (let i = 0; i < 5; i++) await run(i); // warm
-    const cpu0 = entry.renderer.cpuSeconds;
-    for (let i = 0; i < frames; i++) await run(i);
-    const cpu1 = entry.renderer.cpuSeconds;
-    if (cpu0 === null || cpu1 === null) return null;
-    const ms = ((cpu1 - cpu0) * 1000) / frames;
+    const ms = await entry.pack.probe(frames);
+    if (ms === null) return null;
     this.capacity.setProbe(ms);
     return ms;
   }
@@ -144,7 +135,7 @@ export class SessionManager {
   renderStats(avatarId: string): { thread: 'worker' | 'main'; threads: number; cpuS: number | null; sessions: number } | null {
     const entry = this.#loaded.get(avatarId);
     if (!entry) return null;
-    return { thread: entry.renderer.thread, threads: entry.renderer.threads, cpuS: entry.renderer.cpuSeconds, sessions: entry.users };
+    return { ...entry.pack.figures, sessions: entry.users };
   }
 
   get size(): number {
@@ -181,10 +172,10 @@ export class SessionManager {
       // One render thread per session of this avatar, up to one per core: streams of one avatar never queue
       // behind each other in one thread.
       const threads = Math.min(entry.users, this.#opts.maxRenderThreadsPerAvatar ?? this.capacity.cores);
-      entry.renderer.growTo(threads).catch((err: unknown) => log.warn({ err, avatarId }, 'could not add a render thread'));
+      entry.pack.growTo(threads).catch((err: unknown) => log.warn({ err, avatarId }, 'could not add a render thread'));
       // Stages are per session (each has its own plan and idle seed); the renderer is shared.
-      const stages = createDefaultStages(entry.renderer, { seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life, rgb: false, headRate: this.#opts.headRate });
-      const session = await AvatarSession.create(this.#pool.pick(), stages, { ...this.#defaults, avatarId, avatar: entry.avatar });
+      const stages = entry.pack.stages({ seed: this.#sessions.size + this.#creating + Date.now(), life: opts.life, headRate: this.#opts.headRate });
+      const session = await AvatarSession.create(this.#pool.pick(), stages, { ...this.#defaults, avatarId, avatar: entry.portrait });
       if (this.#closed) {
         await session.close();
         throw new Error('server is shutting down');
@@ -251,13 +242,13 @@ export class SessionManager {
   async #load(id: string): Promise<LoadedAvatar> {
     const t0 = performance.now();
     const avatar = await this.#avatars.load(id);
-    const renderer = await DefaultRenderer.create(avatar, { intraOpThreads: 1 });
+    const pack = await this.#pack.load(avatar);
     if (this.#closed) {
-      await renderer.close();
+      await pack.close();
       throw new Error('server is shutting down');
     }
     log.info({ avatarId: id, ms: Math.round(performance.now() - t0) }, 'avatar loaded');
-    return { id, renderer, avatar, users: 0, pinned: false, released: false };
+    return { id, pack, portrait: avatar, users: 0, pinned: false, released: false };
   }
 
   #release(entry: LoadedAvatar): void {
@@ -279,7 +270,7 @@ export class SessionManager {
     if (entry.released) return;
     entry.released = true;
     log.info({ avatarId: entry.id }, 'avatar unloaded');
-    const closing = entry.renderer
+    const closing = entry.pack
       .close()
       .catch((err: unknown) => log.warn({ err, avatarId: entry.id }, 'renderer close failed'))
       .finally(() => this.#releasing.delete(closing));

@@ -10,7 +10,6 @@ import { PlayoutBuffer } from '../audio/playout.ts';
 import { CascadeScheduler } from '../cascade/scheduler.ts';
 import { FramePacer, TICK_US } from '../cascade/pacer.ts';
 import type { PackStages, RenderOutput } from '../cascade/types.ts';
-import type { EnrolledAvatar } from '../packs/default/index.ts';
 import { MicIngest } from '../ingest/mic.ts';
 import type { TtsTarget } from '../ingest/tts.ts';
 import { Room } from '../rtc/room.ts';
@@ -20,9 +19,8 @@ import { moduleLogger } from '../log.ts';
 import type { ServerStats } from '../../signaling/protocol.ts';
 import type { IngestReply } from '../../signaling/ingest-protocol.ts';
 import { Egress } from './egress.ts';
-import { Director, conditioningLayer, portraitInputFromAvatar } from '../director/index.ts';
+import { Director, conditioningLayer, portraitInputFromAvatar, type PortraitSource } from '../director/index.ts';
 import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../asr/index.ts';
-import type { PlanLayer } from '../packs/default/blueprint.ts';
 import { TurnTracker } from './turns.ts';
 import { TurnVisemes } from './turn-visemes.ts';
 import { metrics } from '../metrics/index.ts';
@@ -35,7 +33,7 @@ const VIDEO_GRACE_US = 20_000;
 export interface SessionOptions {
   avatarId: string;
   /** What enrollment knows of the picture (the director's visual expert reads it). */
-  avatar?: EnrolledAvatar;
+  avatar?: PortraitSource;
   outputDelayUs: number;
   rightContextUs: number;
   /** How long after its media time live audio may still arrive (network + packetisation). */
@@ -74,7 +72,7 @@ export class AvatarSession implements TtsTarget {
   readonly options: Readonly<SessionOptions>;
   readonly clock = new MediaClock();
   readonly room: Room;
-  readonly #stages: PackStages & { readonly planner?: { plan: PlanLayer | null } };
+  readonly #stages: PackStages;
   readonly director: Director;
   readonly #mouth: MouthFeatureTrack;
   readonly #playout: PlayoutBuffer;
@@ -112,7 +110,7 @@ export class AvatarSession implements TtsTarget {
   #onClose: (() => void) | null = null;
   readonly #closing = new AbortController();
 
-  private constructor(id: string, opts: SessionOptions, room: Room, stages: PackStages & { readonly planner?: { plan: PlanLayer | null } }) {
+  private constructor(id: string, opts: SessionOptions, room: Room, stages: PackStages) {
     this.id = id;
     this.options = Object.freeze({ ...opts });
     this.room = room;
@@ -147,11 +145,11 @@ export class AvatarSession implements TtsTarget {
     );
     this.director.on('error', (err) => log.warn({ err, session: id }, 'director'));
     // The plan drives the pack's blueprint (the default pack: coefficient targets and limits).
-    if (stages.planner) stages.planner.plan = conditioningLayer(this.director, { idle: false }) as PlanLayer;
+    stages.setPlan?.(conditioningLayer(this.director, { idle: false }));
     room.on('micRtp', this.#onMicRtp);
   }
 
-  static async create(worker: ms.Worker, stages: PackStages & { readonly planner?: { plan: PlanLayer | null } }, opts: SessionOptions): Promise<AvatarSession> {
+  static async create(worker: ms.Worker, stages: PackStages, opts: SessionOptions): Promise<AvatarSession> {
     const id = randomUUID();
     const room = await Room.create(
       worker,

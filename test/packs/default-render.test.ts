@@ -138,17 +138,19 @@ describe('DefaultRenderer', () => {
     await expect(DefaultRenderer.create(avatar, { intraOpThreads: 0 })).rejects.toThrow(RangeError);
   });
 
-  it('renders a busy 512x512 frame in under 20 ms (median) on one thread', async () => {
+  it('renders a busy 512x512 frame in under 20 ms of its thread\'s CPU on one thread', async () => {
     const c = coefficientVector({ jawOpen: 0.6, lipSpread: 0.3, smile: 0.4, blinkLeft: 0.3, headYaw: 0.5, headPitch: -0.4, headRoll: 0.3, neckSway: 0.5, breathe: 0.6 });
-    const times: number[] = [];
+    for (let i = 0; i < 3; i++) await renderer.render(c); // warm
+    // The render thread's own CPU time (from /proc): what a frame costs, whatever else shares the machine (wall
+    // time on a busy 2-core machine says more about the neighbours; bench/render.ts records both).
+    const cpu0 = renderer.cpuSeconds;
     for (let i = 0; i < 30; i++) {
       c[0] = (i % 5) / 5;
-      const t0 = performance.now();
       await renderer.render(c);
-      if (i >= 3) times.push(performance.now() - t0);
     }
-    times.sort((a, b) => a - b);
-    // Generous for a shared machine: about 7 ms measured on the dev machine (bench/render.ts).
-    expect(times[Math.floor(times.length / 2)]!).toBeLessThan(20);
+    const cpu1 = renderer.cpuSeconds;
+    expect(cpu0).not.toBeNull();
+    // About 8-13 ms measured here (bench/render-profile.ts); 20 would be a regression.
+    expect(((cpu1! - cpu0!) * 1000) / 30).toBeLessThan(20);
   });
 });

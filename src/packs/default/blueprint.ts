@@ -2,20 +2,11 @@
 // plan (through a PlanLayer) and the idle motion, with the negative storyline's limits.
 // A warp renderer can render any instant exactly, so the fill re-evaluates the same
 // layers at each frame's own time; keyframes are what anchors are rendered from.
-import type { BlueprintStage, Keyframe } from '../../cascade/types.ts';
+import type { BlueprintStage, Keyframe, PlanLayer } from '../../cascade/types.ts';
 import { COEFFICIENTS, COEFFICIENT_NAMES } from './coefficients.ts';
 import { IdleMotion, type Layer } from './idle.ts';
 
-/** What a plan says at one instant, by coefficient name (the director's conditioning). */
-export interface PlanSample {
-  targets: Layer;
-  /** Inclusive [min, max] per coefficient: the negative storyline. */
-  limits: Partial<Record<string, readonly [number, number]>>;
-  /** 0..1: scales idle head motion (a "keep still" plan calms it). */
-  motionScale?: number;
-}
-
-export type PlanLayer = (ptsUs: number) => PlanSample | undefined;
+export type { PlanLayer, PlanSample } from '../../cascade/types.ts';
 
 export interface DefaultKeyframe extends Keyframe {
   readonly min: Float32Array;

@@ -2,7 +2,7 @@
 // plan and the idle motion; refine = full-resolution anchor renders; fill = every frame's
 // coefficients at its own time (plan + idle + audio-driven mouth, within the negative
 // storyline's limits) rendered by the warp graph; SR = off (the pack renders at output size).
-import type { Anchor, DegradeControl, FillRequest, FillStage, PackStages, RefineStage, RenderOutput, SuperResolutionStage } from '../../cascade/types.ts';
+import type { Anchor, DegradeControl, FillRequest, FillStage, HeadRate, PackStages, RefineStage, RenderOutput, SuperResolutionStage } from '../../cascade/types.ts';
 import { COEFFICIENT_NAMES } from './coefficients.ts';
 import type { DefaultRenderer, RenderOptions } from './renderer.ts';
 import { FRAME_US } from '../../media/types.ts';
@@ -47,11 +47,12 @@ const REUSE_EPSILON = 0.004;
 const REUSE_EPSILON_REDUCED = 0.012;
 
 /**
- * How often the head and torso layers are rendered: 'full' every frame; 'half' every other frame, the eye and mouth
- * windows still every frame over the last whole frame (about 0.6 of the cost; the head moves at 12.5 fps, the mouth
- * at 25). Under QoS pressure (a frame due at the pacer's next tick) a frame is windows-only either way.
+ * HeadRate (cascade/types.ts), here: 'full' renders the head and torso layers every frame; 'half' every other frame,
+ * the eye and mouth windows still every frame over the last whole frame (about 0.6 of the cost; the head moves at
+ * 12.5 fps, the mouth at 25). Under QoS pressure (a frame due at the pacer's next tick) a frame is windows-only
+ * either way.
  */
-export type HeadRate = 'full' | 'half';
+export type { HeadRate } from '../../cascade/types.ts';
 
 class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly name = 'fill';
@@ -135,10 +136,9 @@ export interface DefaultStagesOptions {
 }
 
 export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
-  /** Swap the plan at run time (the director publishes new ones). */
-  readonly planner: CoefficientPlanner;
   readonly fill: PlannedFill;
   readonly degrade: DegradeControl;
+  setPlan(plan: PlanLayer | null): void;
 }
 
 /**
@@ -168,6 +168,8 @@ export function createDefaultStages(renderer: DefaultRenderer, opts: DefaultStag
     sr: new NoSuperResolution(),
     width: renderer.width,
     height: renderer.height,
-    planner,
+    setPlan: (plan) => {
+      planner.plan = plan;
+    },
   };
 }

@@ -16,6 +16,10 @@ import { pt } from './geometry.ts';
 import { buildMasks } from './masks.ts';
 import type { Box, DetectedFace, EnrollOptions, EnrolledAvatar, FaceDetector, MouthGeometry } from './types.ts';
 
+// No libvips operation cache: each picture is decoded once, and a cache would keep up to ~50 MB of pixels alive
+// in the enrolling thread after its pictures are gone.
+sharp.cache(false);
+
 const log = moduleLogger('packs/default/enroll');
 
 export const DEFAULT_AVATAR_SIZE = 512;

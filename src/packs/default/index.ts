@@ -58,3 +58,4 @@ export {
   type RenderGraphSpec,
 } from './graph.ts';
 export { DefaultRenderer, type DefaultRendererOptions, type RenderedFrame } from './renderer.ts';
+export { defaultPack } from './pack.ts';
