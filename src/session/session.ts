@@ -1,19 +1,17 @@
 // An avatar session: one media clock, one room, one cascade, one encode, any number of
-// viewers. Audio from the microphone (live) or from TTS (ahead) lands on the playout buffer
+// viewers. Audio from the microphone (live) or from TTS (ahead) takes one path in (intake.ts): the playout buffer
 // and the mouth track; the scheduler renders ahead; the pacer sends video and audio out at
 // media time + output delay, so both leave on one timeline.
 import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import { MediaClock } from '../clock/index.ts';
 import { HOP_US, MouthFeatureTrack } from '../audio/mouth-features.ts';
-import { PlayoutBuffer } from '../audio/playout.ts';
 import { CascadeScheduler } from '../cascade/scheduler.ts';
 import { FramePacer, TICK_US } from '../cascade/pacer.ts';
 import type { PackStages, RenderOutput } from '../cascade/types.ts';
-import { MicIngest } from '../ingest/mic.ts';
 import type { TtsTarget } from '../ingest/tts.ts';
 import { Room } from '../rtc/room.ts';
-import { CHUNK_SAMPLES, FRAME_US, type AudioChunk } from '../media/types.ts';
+import { FRAME_US, type AudioChunk } from '../media/types.ts';
 import { randomUint32 } from '../media/rtp.ts';
 import { moduleLogger } from '../log.ts';
 import type { ServerStats } from '../../signaling/protocol.ts';
@@ -21,8 +19,7 @@ import type { IngestReply } from '../../signaling/ingest-protocol.ts';
 import { Egress } from './egress.ts';
 import { Director, conditioningLayer, portraitInputFromAvatar, type PortraitSource } from '../director/index.ts';
 import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../asr/index.ts';
-import { TurnTracker } from './turns.ts';
-import { TurnVisemes } from './turn-visemes.ts';
+import { SessionIntake } from './intake.ts';
 import { metrics } from '../metrics/index.ts';
 import { DegradeController } from './degrade.ts';
 
@@ -75,23 +72,17 @@ export class AvatarSession implements TtsTarget {
   readonly #stages: PackStages;
   readonly director: Director;
   readonly #mouth: MouthFeatureTrack;
-  readonly #playout: PlayoutBuffer;
+  /** Every chunk in (microphone or TTS) takes its one path there; the pacer takes them out. */
+  readonly intake: SessionIntake;
   readonly #scheduler: CascadeScheduler;
   readonly #pacer: FramePacer;
   readonly #egress: Egress;
-  readonly #mic: MicIngest;
-  readonly #turns: TurnTracker;
   #ingestOpen = false;
   readonly #roomMovedListeners = new Set<() => void>();
   #roomMoves = 0;
   /** Steps the pack down its degradation ladder when frames are late, and back up; null when the pack has none. */
   readonly #degrade: DegradeController | null;
-  /** TTS text -> the mouth's visemes, at the media time its turn's audio starts. */
-  readonly #turnVisemes: TurnVisemes;
-  readonly #silence = new Int16Array(CHUNK_SAMPLES);
   readonly #instructions: string[] = [];
-  #epoch = 0;
-  #queuedEndUs = 0;
   #lastFrame: RenderOutput | null = null;
   #lateFrames = 0;
   /** Frames sent fresh but late, after waiting for their render (VIDEO_GRACE_US). */
@@ -118,11 +109,8 @@ export class AvatarSession implements TtsTarget {
     // The mouth keeps the analysis of everything queued (TTS may run far ahead of playback) plus 10 s played.
     const historyHops = Math.ceil(((opts.maxQueuedAudioS + 10) * 1_000_000) / HOP_US);
     this.#mouth = new MouthFeatureTrack({ rightContextUs: opts.rightContextUs, historyHops });
-    this.#turnVisemes = new TurnVisemes(this.#mouth.visemes);
-    this.#playout = new PlayoutBuffer(Math.round((opts.maxQueuedAudioS * 1_000_000) / TICK_US));
     this.#scheduler = new CascadeScheduler(stages, this.#mouth, { aheadFrames: 25, nowUs: () => this.clock.nowUs() });
     this.#pacer = new FramePacer(this.clock, opts.outputDelayUs, { onTick: (k, late) => this.#onTick(k, late) });
-    this.#turns = new TurnTracker((us) => this.clock.wallUsAt(us) / 1000);
     this.#degrade = stages.degrade && opts.degrade !== false ? new DegradeController(stages.degrade, () => this.#lateFrames, id) : null;
     this.#egress = new Egress(room, this.clock, {
       width: stages.width,
@@ -133,7 +121,6 @@ export class AvatarSession implements TtsTarget {
       // NTP in sender reports = the wall time the media leaves the pacer.
       sendDelayUs: opts.outputDelayUs,
     });
-    this.#mic = new MicIngest({ nowUs: () => this.clock.nowUs(), epoch: () => this.#epoch, onChunk: (c) => this.#onLiveChunk(c) });
     this.director = new Director(
       { chat: opts.director?.chat },
       {
@@ -144,6 +131,15 @@ export class AvatarSession implements TtsTarget {
       },
     );
     this.director.on('error', (err) => log.warn({ err, session: id }, 'director'));
+    this.intake = new SessionIntake({
+      sessionId: id,
+      clock: this.clock,
+      mouth: this.#mouth,
+      director: this.director,
+      outputDelayUs: opts.outputDelayUs,
+      maxQueuedAudioS: opts.maxQueuedAudioS,
+      poke: () => this.#scheduler.poke(),
+    });
     // The plan drives the pack's blueprint (the default pack: coefficient targets and limits).
     stages.setPlan?.(conditioningLayer(this.director, { idle: false }));
     room.on('micRtp', this.#onMicRtp);
@@ -183,7 +179,6 @@ export class AvatarSession implements TtsTarget {
     return this.#closed;
   }
 
-  /** Aborted when the session closes: sockets and tasks tied to it listen here. */
   /**
    * One TTS ingest socket at a time: a session has one turn timeline, and two sockets stamping turns on it at once
    * would overwrite each other's audio. False when one is open already (the second is refused, never merged).
@@ -202,6 +197,7 @@ export class AvatarSession implements TtsTarget {
     return this.#ingestOpen;
   }
 
+  /** Aborted when the session closes: sockets and tasks tied to it listen here. */
   get closeSignal(): AbortSignal {
     return this.#closing.signal;
   }
@@ -254,12 +250,10 @@ export class AvatarSession implements TtsTarget {
       ...this.stats(),
       scheduler: this.#scheduler.stats,
       pacer: this.#pacer.stats,
-      mic: this.#mic.stats,
+      ...this.intake.figures,
       encoder: this.#egress.encoderStats(),
       rtpClocks: this.#egress.rtpClocks,
-      playoutLateDrops: this.#playout.lateDrops,
       recentLateFrames: this.#lateLog,
-      queuedAudioMs: (this.#playout.size * TICK_US) / 1000,
       declaredLatencyMs: this.declaredLatencyUs / 1000,
       outputDelayMs: this.options.outputDelayUs / 1000,
       director: this.director.metrics,
@@ -270,49 +264,34 @@ export class AvatarSession implements TtsTarget {
     };
   }
 
-  // --- TtsTarget -------------------------------------------------------------------------
+  // --- TtsTarget: the intake's, but for instructions and interrupts (the session's) ---------------------------
 
   nextTurnStartUs(): number {
-    return Math.max(this.earliestPtsUs(), this.#queuedEndUs);
+    return this.intake.nextTurnStartUs();
   }
 
   earliestPtsUs(): number {
-    // The pacer has sent audio up to (tick - 1); leave two chunks of margin.
-    return Math.ceil((this.clock.nowUs() - this.options.outputDelayUs) / TICK_US) * TICK_US + 2 * TICK_US;
+    return this.intake.earliestPtsUs();
   }
 
   epoch(): number {
-    return this.#epoch;
+    return this.intake.epoch;
   }
 
   queue(chunk: AudioChunk, segmentId: number, last: boolean): boolean {
-    if (chunk.epoch !== this.#epoch) return true; // a stale turn's tail after an interrupt
-    if (!this.#playout.push({ chunk, segmentId, last })) return false;
-    this.#queuedEndUs = Math.max(this.#queuedEndUs, chunk.ptsUs + TICK_US);
-    this.#turns.accepted(segmentId, chunk.ptsUs);
-    metrics.time('audio_analysis', () => {
-      this.#mouth.push(chunk);
-      this.#turnVisemes.audio(segmentId, chunk.ptsUs, last);
-    });
-    this.director.audio(chunk, { segmentId, last });
-    this.#scheduler.poke();
-    return true;
+    return this.intake.queue(chunk, segmentId, last);
   }
 
   beginTurn(segmentId: number, reply: (r: IngestReply) => void): void {
-    this.#turns.begin(segmentId, reply);
-    this.#turnVisemes.begin(segmentId);
+    this.intake.beginTurn(segmentId, reply);
   }
 
   endTurn(segmentId: number): void {
-    this.#turns.complete(segmentId, this.clock.nowUs());
-    this.#turnVisemes.end(segmentId);
+    this.intake.endTurn(segmentId);
   }
 
   text(segmentId: number, text: string): void {
-    this.#turns.text(segmentId, text);
-    this.#turnVisemes.text(segmentId, text);
-    this.director.transcript({ text, segmentId });
+    this.intake.text(segmentId, text);
   }
 
   /** A direction for the avatar; returns how the director understood it. */
@@ -329,9 +308,7 @@ export class AvatarSession implements TtsTarget {
    * are dropped before the next tick, so the next frame and chunk out are already silent.
    */
   interrupt(): { droppedUs: number } {
-    const dropped = this.#playout.flush();
-    this.#epoch++;
-    this.#queuedEndUs = 0;
+    const dropped = this.intake.interrupt(this.clock.nowUs());
     // The audio stops at the next tick (the chunk already sent plays out). The mouth closes from the media time
     // being heard now, up to a tick sooner: its frame then shows in the page with the last of that chunk rather than
     // after it (a mouth closing <= 20 ms early is well inside what viewers take as in sync).
@@ -342,24 +319,22 @@ export class AvatarSession implements TtsTarget {
     this.#lastInterrupt = { atUs: nowUs, audioCutUs: cutUs, mouthCutUs, audioCutMs: null, mouthCutMs: null };
     const nextVideoIndex = Math.ceil(this.#pacer.tick / 2);
     this.#mouth.truncate(mouthCutUs); // the visemes' future too
-    this.#turnVisemes.interrupt();
     this.#mouth.coverSilenceUntil(nextVideoIndex * FRAME_US + this.options.rightContextUs + 2 * FRAME_US);
     this.#scheduler.interrupt();
     this.#graceIndex = nextVideoIndex;
     // Between two frame slots: one extra frame at the mouth's cut, sent as soon as it is rendered, so the mouth
     // closes with the audio instead of up to a frame interval later.
     if (mouthCutUs < nextVideoIndex * FRAME_US) this.#sendCutFrame(mouthCutUs);
-    this.#turns.interruptAll(nowUs);
     this.director.interrupt(cutUs);
-    return { droppedUs: dropped.length * TICK_US };
+    return { droppedUs: dropped * TICK_US };
   }
 
   #sendCutFrame(ptsUs: number): void {
-    const epoch = this.#epoch;
+    const epoch = this.intake.epoch;
     this.#scheduler.renderAt(ptsUs).then(
       (frame) => {
         // Dropped if a newer interrupt came, or (in #emitVideo) if a later frame has gone out first.
-        if (this.#closed || epoch !== this.#epoch) return;
+        if (this.#closed || epoch !== this.intake.epoch) return;
         if (this.#emitVideo(frame, ptsUs, true)) {
           this.#cutFrames++;
           metrics.frames.inc({ kind: 'cut' });
@@ -373,7 +348,7 @@ export class AvatarSession implements TtsTarget {
     if (this.#closed) return;
     this.#closed = true;
     // Open turns end (interrupted) while their sockets are still open to hear it; the abort then closes them.
-    this.#turns.interruptAll(this.clock.nowUs());
+    this.intake.close(this.clock.nowUs());
     this.#closing.abort();
     this.room.off('micRtp', this.#onMicRtp);
     this.#degrade?.stop();
@@ -403,18 +378,8 @@ export class AvatarSession implements TtsTarget {
   }
 
   readonly #onMicRtp = (packet: Buffer): void => {
-    this.#mic.push(packet);
+    this.intake.micRtp(packet);
   };
-
-  #onLiveChunk(chunk: AudioChunk): void {
-    if (!this.#playout.push({ chunk, segmentId: null, last: false })) {
-      log.warn({ session: this.id }, 'playout buffer full: live chunk not queued');
-      return;
-    }
-    metrics.time('audio_analysis', () => this.#mouth.push(chunk));
-    this.director.audio(chunk);
-    this.#scheduler.poke();
-  }
 
   #onTick(tick: number, lateUs: number): void {
     metrics.tickLateness.observe(lateUs / 1e6);
@@ -478,10 +443,8 @@ export class AvatarSession implements TtsTarget {
   }
 
   #audioTick(ptsUs: number, nowUs: number): void {
-    const entry = this.#playout.take(ptsUs);
-    const chunk: AudioChunk = entry?.chunk ?? { ptsUs, samples: this.#silence, epoch: this.#epoch };
+    const { chunk } = this.intake.take(ptsUs, nowUs);
     this.#egress.sendAudio({ ...chunk, ptsUs });
     this.#markCut('audioCutMs', ptsUs);
-    if (entry?.segmentId != null) this.#turns.played(entry.segmentId, ptsUs, nowUs);
   }
 }
