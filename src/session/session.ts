@@ -8,7 +8,7 @@ import { MediaClock } from '../clock/index.ts';
 import { HOP_US, MouthFeatureTrack } from '../audio/mouth-features.ts';
 import { CascadeScheduler } from '../cascade/scheduler.ts';
 import { FramePacer, TICK_US } from '../cascade/pacer.ts';
-import type { PackStages, RenderOutput } from '../cascade/types.ts';
+import type { PackStages } from '../cascade/types.ts';
 import type { TtsTarget } from '../ingest/tts.ts';
 import { Room } from '../rtc/room.ts';
 import { FRAME_US, type AudioChunk } from '../media/types.ts';
@@ -17,6 +17,7 @@ import { moduleLogger } from '../log.ts';
 import type { ServerStats } from '../../signaling/protocol.ts';
 import type { IngestReply } from '../../signaling/ingest-protocol.ts';
 import { Egress } from './egress.ts';
+import { SessionSink } from './sink.ts';
 import { Director, conditioningLayer, portraitInputFromAvatar, type PortraitSource } from '../director/index.ts';
 import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../asr/index.ts';
 import { SessionIntake } from './intake.ts';
@@ -24,8 +25,6 @@ import { metrics } from '../metrics/index.ts';
 import { DegradeController } from './degrade.ts';
 
 const log = moduleLogger('session');
-/** How long the first video tick after an interrupt may wait for its frame's render (half a frame interval). */
-const VIDEO_GRACE_US = 20_000;
 
 export interface SessionOptions {
   avatarId: string;
@@ -83,20 +82,7 @@ export class AvatarSession implements TtsTarget {
   /** Steps the pack down its degradation ladder when frames are late, and back up; null when the pack has none. */
   readonly #degrade: DegradeController | null;
   readonly #instructions: string[] = [];
-  #lastFrame: RenderOutput | null = null;
-  #lateFrames = 0;
-  /** Frames sent fresh but late, after waiting for their render (VIDEO_GRACE_US). */
-  #graceFrames = 0;
-  /** The frame index that may wait for its render (the first after an interrupt). */
-  #graceIndex = -1;
-  /** Extra frames sent at an interrupt's cut, between two frame slots. */
-  #cutFrames = 0;
-  #lastVideoPtsUs = -1;
-  /** The last interrupt: when it came (media clock), where audio and mouth were cut, how long until silence and a closed mouth left the server. */
-  #lastInterrupt: { atUs: number; audioCutUs: number; mouthCutUs: number; audioCutMs: number | null; mouthCutMs: number | null } | null = null;
-  /** The last few late frames, for diagnosis in the API (bounded ring). */
-  readonly #lateLog: { frame: number; atMs: number; coveredMs: number; nextToRender: number; queued: number }[] = [];
-  #lastLatencyUs = 0;
+  readonly #sink: SessionSink;
   #closed = false;
   #onClose: (() => void) | null = null;
   readonly #closing = new AbortController();
@@ -110,8 +96,8 @@ export class AvatarSession implements TtsTarget {
     const historyHops = Math.ceil(((opts.maxQueuedAudioS + 10) * 1_000_000) / HOP_US);
     this.#mouth = new MouthFeatureTrack({ rightContextUs: opts.rightContextUs, historyHops });
     this.#scheduler = new CascadeScheduler(stages, this.#mouth, { aheadFrames: 25, nowUs: () => this.clock.nowUs() });
-    this.#pacer = new FramePacer(this.clock, opts.outputDelayUs, { onTick: (k, late) => this.#onTick(k, late) });
-    this.#degrade = stages.degrade && opts.degrade !== false ? new DegradeController(stages.degrade, () => this.#lateFrames, id) : null;
+    this.#pacer = new FramePacer(this.clock, opts.outputDelayUs, { onTick: (k, late) => this.#sink.tick(k, late) });
+    this.#degrade = stages.degrade && opts.degrade !== false ? new DegradeController(stages.degrade, () => this.#sink.lateFrames, id) : null;
     this.#egress = new Egress(room, this.clock, {
       width: stages.width,
       height: stages.height,
@@ -139,6 +125,17 @@ export class AvatarSession implements TtsTarget {
       outputDelayUs: opts.outputDelayUs,
       maxQueuedAudioS: opts.maxQueuedAudioS,
       poke: () => this.#scheduler.poke(),
+    });
+    this.#sink = new SessionSink({
+      sessionId: id,
+      clock: this.clock,
+      intake: this.intake,
+      scheduler: this.#scheduler,
+      mouth: this.#mouth,
+      egress: this.#egress,
+      outputDelayUs: opts.outputDelayUs,
+      liveJitterUs: opts.liveJitterUs,
+      closed: () => this.#closed,
     });
     // The plan drives the pack's blueprint (the default pack: coefficient targets and limits).
     stages.setPlan?.(conditioningLayer(this.director, { idle: false }));
@@ -208,13 +205,14 @@ export class AvatarSession implements TtsTarget {
 
   stats(): ServerStats {
     const e = this.#egress.stats();
+    const f = this.#sink.figures;
     return {
       fps: e.fps,
       videoKbps: e.videoKbps,
-      pipelineLatencyMs: this.#lastLatencyUs / 1000,
-      lateFrames: this.#lateFrames,
-      graceFrames: this.#graceFrames,
-      cutFrames: this.#cutFrames,
+      pipelineLatencyMs: f.pipelineLatencyMs,
+      lateFrames: f.lateFrames,
+      graceFrames: f.graceFrames,
+      cutFrames: f.cutFrames,
       viewers: this.room.viewerCount,
       mediaTimeMs: Math.max(0, this.clock.nowUs() - this.options.outputDelayUs) / 1000,
     };
@@ -253,14 +251,14 @@ export class AvatarSession implements TtsTarget {
       ...this.intake.figures,
       encoder: this.#egress.encoderStats(),
       rtpClocks: this.#egress.rtpClocks,
-      recentLateFrames: this.#lateLog,
+      recentLateFrames: this.#sink.figures.recentLateFrames,
       declaredLatencyMs: this.declaredLatencyUs / 1000,
       outputDelayMs: this.options.outputDelayUs / 1000,
       director: this.director.metrics,
       degrade: this.#degrade?.figures ?? null,
       /** Times the session's room was rebuilt on a new mediasoup worker (its own died). */
       roomMoves: this.#roomMoves,
-      lastInterrupt: this.#lastInterrupt && { audioCutMs: this.#lastInterrupt.audioCutMs, mouthCutMs: this.#lastInterrupt.mouthCutMs },
+      lastInterrupt: this.#sink.figures.lastInterrupt,
     };
   }
 
@@ -308,40 +306,15 @@ export class AvatarSession implements TtsTarget {
    * are dropped before the next tick, so the next frame and chunk out are already silent.
    */
   interrupt(): { droppedUs: number } {
-    const dropped = this.intake.interrupt(this.clock.nowUs());
-    // The audio stops at the next tick (the chunk already sent plays out). The mouth closes from the media time
-    // being heard now, up to a tick sooner: its frame then shows in the page with the last of that chunk rather than
-    // after it (a mouth closing <= 20 ms early is well inside what viewers take as in sync).
     const nowUs = this.clock.nowUs();
-    const cutUs = this.#pacer.tick * TICK_US;
-    const heardUs = Math.floor((nowUs - this.options.outputDelayUs) / 1000) * 1000;
-    const mouthCutUs = Math.min(cutUs, Math.max(heardUs, this.#lastVideoPtsUs + 1000));
-    this.#lastInterrupt = { atUs: nowUs, audioCutUs: cutUs, mouthCutUs, audioCutMs: null, mouthCutMs: null };
-    const nextVideoIndex = Math.ceil(this.#pacer.tick / 2);
-    this.#mouth.truncate(mouthCutUs); // the visemes' future too
-    this.#mouth.coverSilenceUntil(nextVideoIndex * FRAME_US + this.options.rightContextUs + 2 * FRAME_US);
+    const dropped = this.intake.interrupt(nowUs);
+    const cut = this.#sink.cut(nowUs, this.#pacer.tick);
+    this.#mouth.truncate(cut.mouthCutUs); // the visemes' future too
+    this.#mouth.coverSilenceUntil(cut.nextVideoIndex * FRAME_US + this.options.rightContextUs + 2 * FRAME_US);
     this.#scheduler.interrupt();
-    this.#graceIndex = nextVideoIndex;
-    // Between two frame slots: one extra frame at the mouth's cut, sent as soon as it is rendered, so the mouth
-    // closes with the audio instead of up to a frame interval later.
-    if (mouthCutUs < nextVideoIndex * FRAME_US) this.#sendCutFrame(mouthCutUs);
-    this.director.interrupt(cutUs);
+    this.#sink.afterCut(cut);
+    this.director.interrupt(cut.audioCutUs);
     return { droppedUs: dropped * TICK_US };
-  }
-
-  #sendCutFrame(ptsUs: number): void {
-    const epoch = this.intake.epoch;
-    this.#scheduler.renderAt(ptsUs).then(
-      (frame) => {
-        // Dropped if a newer interrupt came, or (in #emitVideo) if a later frame has gone out first.
-        if (this.#closed || epoch !== this.intake.epoch) return;
-        if (this.#emitVideo(frame, ptsUs, true)) {
-          this.#cutFrames++;
-          metrics.frames.inc({ kind: 'cut' });
-        }
-      },
-      (err: unknown) => log.warn({ err, session: this.id }, 'interrupt frame not rendered'),
-    );
   }
 
   async close(): Promise<void> {
@@ -380,71 +353,4 @@ export class AvatarSession implements TtsTarget {
   readonly #onMicRtp = (packet: Buffer): void => {
     this.intake.micRtp(packet);
   };
-
-  #onTick(tick: number, lateUs: number): void {
-    metrics.tickLateness.observe(lateUs / 1e6);
-    const nowUs = tick * TICK_US + this.options.outputDelayUs;
-    // Live audio that has not arrived by now never will in time: its span is silence.
-    this.#mouth.coverSilenceUntil(nowUs - this.options.liveJitterUs);
-    if (tick % 2 === 0) this.#videoTick(tick / 2, nowUs);
-    // Audio leaves in the same tick as the video of the same media time; the encoder adds
-    // ~3 ms to the video (measured in test/media), well inside what browsers resync.
-    this.#audioTick(tick * TICK_US, nowUs);
-    this.#scheduler.poke();
-  }
-
-  #videoTick(index: number, nowUs: number): void {
-    // The first frame after an interrupt is usually being rendered at its tick: wait a little for it, on the
-    // media clock, rather than repeat the last (talking) frame; the audio ticks are not held up.
-    if (index === this.#graceIndex && !this.#scheduler.has(index) && this.#scheduler.nextIndex === index) {
-      const grace = new AbortController();
-      void Promise.race([this.#scheduler.rendered(index), this.clock.waitUntil(nowUs + VIDEO_GRACE_US, grace.signal).catch(() => undefined)]).then(() => {
-        grace.abort();
-        if (this.#closed) return;
-        if (this.#scheduler.has(index)) this.#graceFrames++;
-        this.#sendVideo(index, nowUs);
-      });
-      return;
-    }
-    this.#sendVideo(index, nowUs);
-  }
-
-  #sendVideo(index: number, nowUs: number): void {
-    const scheduled = this.#scheduler.take(index);
-    let frame = scheduled?.frame ?? this.#lastFrame;
-    if (!scheduled) {
-      this.#lateFrames++;
-      metrics.frames.inc({ kind: 'late' });
-      this.#lateLog.push({ frame: index, atMs: nowUs / 1000, coveredMs: this.#mouth.coveredUntilUs / 1000, nextToRender: this.#scheduler.nextIndex, queued: this.#scheduler.queued });
-      if (this.#lateLog.length > 20) this.#lateLog.shift();
-    }
-    else {
-      this.#lastLatencyUs = nowUs - scheduled.ptsUs;
-      metrics.frames.inc({ kind: 'fresh' });
-    }
-    if (!frame) return; // nothing rendered yet at the very start
-    if (this.#emitVideo(frame, index * FRAME_US, scheduled !== undefined)) this.#lastFrame = frame;
-  }
-
-  /** Sends a frame unless one at or after its time has gone out (the encoder needs rising pts); `fresh`: rendered now. */
-  #emitVideo(frame: RenderOutput, ptsUs: number, fresh: boolean): boolean {
-    if (ptsUs <= this.#lastVideoPtsUs) return false;
-    this.#lastVideoPtsUs = ptsUs;
-    this.#egress.sendVideo(frame, ptsUs);
-    if (fresh) this.#markCut('mouthCutMs', ptsUs);
-    return true;
-  }
-
-  /** The first audio (or fresh video) at or after the last interrupt's cut left now: record how long that took. */
-  #markCut(what: 'audioCutMs' | 'mouthCutMs', ptsUs: number): void {
-    const cut = this.#lastInterrupt;
-    if (!cut || cut[what] !== null || ptsUs < (what === 'audioCutMs' ? cut.audioCutUs : cut.mouthCutUs)) return;
-    cut[what] = (this.clock.nowUs() - cut.atUs) / 1000;
-  }
-
-  #audioTick(ptsUs: number, nowUs: number): void {
-    const { chunk } = this.intake.take(ptsUs, nowUs);
-    this.#egress.sendAudio({ ...chunk, ptsUs });
-    this.#markCut('audioCutMs', ptsUs);
-  }
 }
