@@ -3,6 +3,7 @@
 // the sessions on it move there, their clocks and TTS turns going on; viewers are told to reconnect and can).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, endSession, sessionDetails, startTestServer } from '../support/server.ts';
+import { speechLike } from '../support/audio-fixtures.ts';
 import { JsonSocket, closed } from '../support/ws-client.ts';
 import { parsePrometheus, sampleValue } from '../support/prometheus.ts';
 
@@ -22,14 +23,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function faults(kind: string): Promise<number> {
   const { samples } = parsePrometheus(await (await fetch(`${server.base}/metrics`)).text());
   return sampleValue(samples, 'facecast_faults_total', { kind }) ?? 0;
-}
-
-/** PCM16 at 24 kHz: syllable-like 220 Hz bursts, `seconds` long. */
-function speechLike(seconds: number): Buffer {
-  const rate = 24_000;
-  const s = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < s.length; i++) s[i] = (i / rate) % 0.3 < 0.2 ? Math.round(9000 * Math.sin((2 * Math.PI * 220 * i) / rate)) : 0;
-  return Buffer.from(s.buffer);
 }
 
 interface Details {

@@ -6,6 +6,7 @@ import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createSession, endSession, startTestServer } from '../support/server.ts';
+import { speechLike } from '../support/audio-fixtures.ts';
 import { JsonSocket, closed } from '../support/ws-client.ts';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -18,14 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-/** PCM16 at 24 kHz: syllable-like 220 Hz bursts (0.2 s on, 0.1 s off), `seconds` long. */
-function speechLike(seconds: number): Buffer {
-  const rate = 24_000;
-  const s = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < s.length; i++) s[i] = (i / rate) % 0.3 < 0.2 ? Math.round(9000 * Math.sin((2 * Math.PI * 220 * i) / rate)) : 0;
-  return Buffer.from(s.buffer);
-}
 
 /** A WebSocket upgrade the server refuses: its status and body. */
 function upgradeRefusal(url: string): Promise<{ status: number; body: string }> {

@@ -9,6 +9,7 @@ import { OpusDecoder, OpusDecodeError } from '../../src/audio/opus-decoder.ts';
 import { MicIngest } from '../../src/ingest/mic.ts';
 import { writeRtpPacket } from '../../src/media/rtp.ts';
 import { createSession, endSession, sessionDetails, startTestServer } from '../support/server.ts';
+import { speechLike } from '../support/audio-fixtures.ts';
 import { JsonSocket, closed } from '../support/ws-client.ts';
 import { Fuzzer } from './generator.ts';
 
@@ -25,14 +26,6 @@ const SIGNAL_CODES = new Set(['bad-request', 'not-joined', 'forbidden', 'unknown
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let ws: string;
 let canary: { id: string; socket: JsonSocket; stop: () => void };
-
-/** PCM16 at 24 kHz, syllable-like bursts: the canary's voice. */
-function speechLike(seconds: number): Buffer {
-  const rate = 24_000;
-  const s = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < s.length; i++) s[i] = (i / rate) % 0.3 < 0.2 ? Math.round(9000 * Math.sin((2 * Math.PI * 220 * i) / rate)) : 0;
-  return Buffer.from(s.buffer);
-}
 
 async function lateFrames(): Promise<{ late: number; frames: number }> {
   const d = await sessionDetails<{ lateFrames: number; mediaTimeMs: number }>(server.base, server.key, canary.id);

@@ -55,3 +55,11 @@ export function makeSpeechFixture(dir: string, opts: { leadS?: number; gapS?: nu
   const samples = new Int16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
   return { wav48, raw24, raw48, samples, durationS: samples.length / 48_000 };
 }
+
+/** PCM16 at 24 kHz: syllable-like 220 Hz bursts (0.2 s on, 0.1 s off), `seconds` long. No tools needed. */
+export function speechLike(seconds: number): Buffer {
+  const rate = 24_000;
+  const s = new Int16Array(Math.round(seconds * rate));
+  for (let i = 0; i < s.length; i++) s[i] = (i / rate) % 0.3 < 0.2 ? Math.round(9000 * Math.sin((2 * Math.PI * 220 * i) / rate)) : 0;
+  return Buffer.from(s.buffer);
+}
