@@ -1,5 +1,6 @@
 // Where a frame's render time goes: onnxruntime's own profiler over the default pack's render graphs (the whole
-// render box, and the feature windows over a kept base), summed per operator type and per node, per frame.
+// render box, the same with the head and torso layers at half resolution, and the feature windows over a kept
+// base), summed per operator type and per node, per frame.
 // The mouth moves every frame and the head is turned, as while talking. One intra-op thread, as live sessions run.
 // Usage: node --import tsx bench/render-profile.ts [--frames 100] [--out bench/results/render-profile.json]
 import { readFile, rm } from 'node:fs/promises';
@@ -84,7 +85,9 @@ const result = {
   date: new Date().toISOString(),
   renderBox: avatar.basis.renderBox,
   full: await profile('full'),
+  half: await profile('half'),
   windows: await profile('windows'),
 };
 writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n');
-process.stdout.write(`${JSON.stringify({ full: { ...result.full, topNodes: undefined }, windows: { ...result.windows, topNodes: undefined } }, null, 2)}\n`);
+const brief = (p: Awaited<ReturnType<typeof profile>>) => ({ ...p, topNodes: undefined });
+process.stdout.write(`${JSON.stringify({ full: brief(result.full), half: brief(result.half), windows: brief(result.windows) }, null, 2)}\n`);

@@ -63,6 +63,8 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
   readonly #stream: number;
   #last: { coeffs: Float32Array; frame: RenderOutput } | null = null;
   headRate: HeadRate;
+  /** The head and torso layers at half resolution (the ladder's resolution step). */
+  halfRes = false;
   reuseEpsilon = REUSE_EPSILON;
   reused = 0;
   /** Frames rendered as windows only (the head layer held from the last whole frame). */
@@ -104,7 +106,7 @@ class PlannedFill implements FillStage<DefaultKeyframe> {
     const odd = Math.round(req.ptsUs / FRAME_US) % 2 === 1;
     const windowsOnly = req.degrade || (this.headRate === 'half' && odd);
     if (windowsOnly) this.windowsOnly++;
-    const frame = await renderFrame(this.#renderer, coeffs, this.#rgb, { stream: this.#stream, windowsOnly });
+    const frame = await renderFrame(this.#renderer, coeffs, this.#rgb, { stream: this.#stream, windowsOnly, halfRes: this.halfRes });
     this.#last = { coeffs, frame };
     return frame;
   }
@@ -143,9 +145,11 @@ export interface DefaultPackStages extends PackStages<DefaultKeyframe> {
 
 /**
  * The default pack's degradation ladder: 1. idle detail (idle motion re-rendered only once it adds up to about a
- * pixel); 2. the head layer at half rate (windows-only frames in between: the mouth and eyes stay at 25 fps).
+ * pixel); 2. the head layer at half rate (windows-only frames in between: the mouth and eyes stay at 25 fps);
+ * 3. resolution: the head and torso layers at half resolution (the mouth and eyes windows stay full; a whole frame
+ * costs ~0.8 of one at full resolution, bench/render-profile.ts).
  */
-export const DEFAULT_DEGRADE_STEPS = ['idle-detail', 'head-half-rate'] as const;
+export const DEFAULT_DEGRADE_STEPS = ['idle-detail', 'head-half-rate', 'head-half-resolution'] as const;
 
 function degradeControl(fill: PlannedFill, baseHeadRate: HeadRate): DegradeControl {
   return {
@@ -153,6 +157,7 @@ function degradeControl(fill: PlannedFill, baseHeadRate: HeadRate): DegradeContr
     setLevel(level: number) {
       fill.reuseEpsilon = level >= 1 ? REUSE_EPSILON_REDUCED : REUSE_EPSILON;
       fill.headRate = level >= 2 ? 'half' : baseHeadRate;
+      fill.halfRes = level >= 3;
     },
   };
 }

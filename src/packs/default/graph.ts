@@ -36,8 +36,12 @@ export const RENDER_OUTPUT_I420 = 'i420';
 export const RENDER_BASE_UNDER = 'base_under';
 export const RENDER_BASE_COMPOSITE = 'base_composite';
 
-/** Which graph: the whole render box, or only the feature windows over a given base. */
-export type RenderGraphVariant = 'full' | 'windows';
+/**
+ * Which graph: the whole render box; only the feature windows over a given base; or the whole box with the head and
+ * torso layers sampled at half resolution and scaled up (the feature windows still at full resolution: the mouth and
+ * eyes stay sharp), about 0.7 of a whole frame's cost, the degradation ladder's resolution step.
+ */
+export type RenderGraphVariant = 'full' | 'windows' | 'half';
 /** GridSample arrived in opset 16; 17 keeps us on the widely supported IR 8. */
 export const RENDER_OPSET = 17;
 
@@ -129,11 +133,12 @@ export function buildRenderGraph(spec: RenderGraphSpec, variant: RenderGraphVari
   const layers = premultipliedLayers(spec);
   const rgbOf = (x: string, name: string): string => slice(g, x, `${name}_rgb`, [0], [3], [1]);
   const alphaOf = (x: string, name: string): string => slice(g, x, `${name}_a`, [3], [4], [1]);
-  const base = variant === 'full' ? renderBase() : { under: RENDER_BASE_UNDER, composite: RENDER_BASE_COMPOSITE };
+  const whole = variant !== 'windows';
+  const base = whole ? renderBase(variant === 'half' ? 0.5 : 1) : { under: RENDER_BASE_UNDER, composite: RENDER_BASE_COMPOSITE };
   const { under, composite } = base;
 
   /** Steps 1 and 2: the head and torso layers over the plate, [1, 3, bh, bw] each (under the head, and all). */
-  function renderBase(): { under: string; composite: string } {
+  function renderBase(scale: number): { under: string; composite: string } {
     // 1. Grids, per layer: q in image units and, for sampling the face fields there, in face-lattice units (one
     // MatMul). The face fields move both layers: they fade out below the jaw, so the neck follows a moving jaw line.
     const toFace = latticeMap(fl, W, H);
@@ -163,16 +168,21 @@ export function buildRenderGraph(spec: RenderGraphSpec, variant: RenderGraphVari
     const tl = spec.torsoLattice;
     const headGrid = layerGrid(hl, spec.headPose, 'head');
     const torsoGrid = layerGrid(tl, spec.torsoPose, 'torso');
-    // Full resolution: Resize in planar layout (cheaper), then to GridSample's [1, h, w, 2].
+    // The sampling resolution (full, or `scale` of it): Resize in planar layout (cheaper), then to GridSample's
+    // [1, h, w, 2].
+    const at = (l: Lattice): [number, number] => [Math.max(2, Math.ceil(l.box.height * scale)), Math.max(2, Math.ceil(l.box.width * scale))];
     const upsample = (grid: string, l: Lattice, name: string): string =>
-      g.op('Transpose', [g.op('Resize', [grid, '', '', g.int64(`${name}_size`, [1, 2, l.box.height, l.box.width])], { mode: 'linear', coordinate_transformation_mode: 'align_corners' })], {
+      g.op('Transpose', [g.op('Resize', [grid, '', '', g.int64(`${name}_size`, [1, 2, ...at(l)])], { mode: 'linear', coordinate_transformation_mode: 'align_corners' })], {
         perm: { ints: [0, 2, 3, 1] },
       });
+    // Sampled below full resolution: scaled up to the layer's box (pixel centres kept: half_pixel).
+    const toBox = (x: string, l: Lattice, name: string): string =>
+      scale === 1 ? x : g.op('Resize', [x, '', '', g.int64(`${name}_box_size`, [1, 4, l.box.height, l.box.width])], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 
     // 2. Layers: the head over the torso over the plate.
     const headLayer = g.float('head_layer', layers.head, [1, 4, H, W]);
-    const headS = sample(g, headLayer, upsample(headGrid, hl, 'head_grid'));
-    const torsoS = sample(g, g.float('torso_layer', layers.torso, [1, 4, H, W]), upsample(torsoGrid, tl, 'torso_grid'));
+    const headS = toBox(sample(g, headLayer, upsample(headGrid, hl, 'head_grid')), hl, 'head');
+    const torsoS = toBox(sample(g, g.float('torso_layer', layers.torso, [1, 4, H, W]), upsample(torsoGrid, tl, 'torso_grid')), tl, 'torso');
     const tb = tl.box;
     const underTorso = g.op('Add', [rgbOf(torsoS, 'torso'), g.op('Mul', [g.op('Sub', [one, alphaOf(torsoS, 'torso')]), g.float('torso_plate', planarBox(spec.plate, W, tb), [1, 3, tb.height, tb.width])])]);
     const under = g.op('Add', [
@@ -281,12 +291,12 @@ export function buildRenderGraph(spec: RenderGraphSpec, variant: RenderGraphVari
     { name: RENDER_BASE_UNDER, elemType: ElemType.FLOAT, dims: baseShape },
     { name: RENDER_BASE_COMPOSITE, elemType: ElemType.FLOAT, dims: baseShape },
   ];
-  if (variant === 'full') {
+  if (whole) {
     g.op('Identity', [under], {}, RENDER_BASE_UNDER);
     g.op('Identity', [composite], {}, RENDER_BASE_COMPOSITE);
   }
   return g.build(
-    variant === 'full' ? 'facecast_default_render' : 'facecast_default_render_windows',
+    { full: 'facecast_default_render', half: 'facecast_default_render_half', windows: 'facecast_default_render_windows' }[variant],
     [
       { name: RENDER_INPUT, elemType: ElemType.FLOAT, dims: [1, K] },
       { name: RENDER_INPUT_OFFSETS, elemType: ElemType.INT64, dims: [4] },
@@ -295,14 +305,15 @@ export function buildRenderGraph(spec: RenderGraphSpec, variant: RenderGraphVari
     [
       { name: RENDER_OUTPUT_RGB, elemType: ElemType.UINT8, dims: [bh, bw, 3] },
       { name: RENDER_OUTPUT_I420, elemType: ElemType.UINT8, dims: [(bw * bh * 3) / 2] },
-      ...(variant === 'full' ? baseIo : []),
+      ...(whole ? baseIo : []),
     ],
     {
       opset: RENDER_OPSET,
-      docString:
-        variant === 'full'
-          ? 'facecast default pack: layered GridSample of the render box (head pose x face motions) + mouth interior'
-          : 'facecast default pack: the eye and mouth windows over a given base (head layer at half rate)',
+      docString: {
+        full: 'facecast default pack: layered GridSample of the render box (head pose x face motions) + mouth interior',
+        half: 'facecast default pack: the render box with the head and torso layers sampled at half resolution',
+        windows: 'facecast default pack: the eye and mouth windows over a given base (head layer at half rate)',
+      }[variant],
     },
   );
 }

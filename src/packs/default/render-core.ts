@@ -43,6 +43,8 @@ export interface CoreRequest {
    */
   readonly stream?: number;
   readonly windowsOnly?: boolean;
+  /** A whole frame with the head and torso layers at half resolution (graph.ts 'half'): the resolution step. */
+  readonly halfRes?: boolean;
 }
 
 const SESSION_OPTIONS = { interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
@@ -61,18 +63,20 @@ export class RenderCore {
   readonly #reference: Uint8Array;
   readonly #session: ort.InferenceSession;
   readonly #windows: ort.InferenceSession;
+  readonly #half: ort.InferenceSession;
   /** Per stream, the base of its last whole frame (insertion order = age). */
   readonly #bases = new Map<number, Base>();
   /** The reference as the render graph outputs it (I420 by the graph's own conversion, so the box matches). */
   readonly restI420: Uint8Array;
 
-  private constructor(avatar: EnrolledAvatar, session: ort.InferenceSession, windows: ort.InferenceSession, restI420: Uint8Array) {
+  private constructor(avatar: EnrolledAvatar, session: ort.InferenceSession, windows: ort.InferenceSession, half: ort.InferenceSession, restI420: Uint8Array) {
     this.#width = avatar.width;
     this.#height = avatar.height;
     this.#renderBox = avatar.basis.renderBox;
     this.#reference = avatar.reference;
     this.#session = session;
     this.#windows = windows;
+    this.#half = half;
     this.restI420 = restI420;
   }
 
@@ -81,7 +85,9 @@ export class RenderCore {
     const options = { ...SESSION_OPTIONS, intraOpNumThreads: init.threads };
     const session = await ort.InferenceSession.create(buildAvatarRenderGraph(avatar, 'full'), options);
     const windows = await ort.InferenceSession.create(buildAvatarRenderGraph(avatar, 'windows'), options);
-    return new RenderCore(avatar, session, windows, await convertReference(avatar.width, avatar.height, avatar.reference));
+    // Built now, not when the degradation ladder first reaches it: that is when this thread has the least to spare.
+    const half = await ort.InferenceSession.create(buildAvatarRenderGraph(avatar, 'half'), options);
+    return new RenderCore(avatar, session, windows, half, await convertReference(avatar.width, avatar.height, avatar.reference));
   }
 
   async render(req: CoreRequest): Promise<CoreFrame> {
@@ -93,16 +99,17 @@ export class RenderCore {
     const base = stream === undefined ? undefined : this.#bases.get(stream);
     const images = rgb ? [RENDER_OUTPUT_RGB, RENDER_OUTPUT_I420] : [RENDER_OUTPUT_I420];
     let out: ort.InferenceSession.ReturnType;
+    const whole = req.halfRes ? this.#half : this.#session;
     if (req.windowsOnly && base) {
       out = await this.#windows.run({ ...feeds, [RENDER_BASE_UNDER]: base.under, [RENDER_BASE_COMPOSITE]: base.composite }, images);
     } else if (stream !== undefined) {
       // Fetching only what is used lets onnxruntime skip the rest (the RGB branch).
-      out = await this.#session.run(feeds, [...images, RENDER_BASE_UNDER, RENDER_BASE_COMPOSITE]);
+      out = await whole.run(feeds, [...images, RENDER_BASE_UNDER, RENDER_BASE_COMPOSITE]);
       this.#bases.delete(stream);
       this.#bases.set(stream, { under: out[RENDER_BASE_UNDER]!, composite: out[RENDER_BASE_COMPOSITE]! });
       if (this.#bases.size > MAX_STREAM_BASES) this.#bases.delete(this.#bases.keys().next().value!);
     } else {
-      out = await this.#session.run(feeds, images);
+      out = await whole.run(feeds, images);
     }
     const i420 = out[RENDER_OUTPUT_I420]?.data;
     if (!(i420 instanceof Uint8Array)) throw new Error('render graph returned no i420 output');
@@ -121,6 +128,7 @@ export class RenderCore {
     this.#bases.clear();
     await this.#session.release();
     await this.#windows.release();
+    await this.#half.release();
   }
 
   #pasteRgb(box: Uint8Array): Uint8Array {

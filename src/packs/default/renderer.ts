@@ -62,6 +62,8 @@ export interface RenderOptions {
    * last pose (the head layer at half rate; ~1/3 of a whole frame's cost). Needs `stream`.
    */
   readonly windowsOnly?: boolean;
+  /** The head and torso layers at half resolution (the feature windows still full): ~0.8 of a whole frame's cost. */
+  readonly halfRes?: boolean;
 }
 
 let nextStream = 1;
@@ -181,7 +183,7 @@ export class DefaultRenderer {
       return rgb ? { rgb: this.#restRgb.slice(), i420: this.#restI420.slice() } : { i420: this.#restI420.slice() };
     }
     const lane = this.#laneFor(opts.stream);
-    const run = lane.backend.render({ input, offsets: windowOffsets(this.#basis, input), rgb, stream: opts.stream, windowsOnly: opts.windowsOnly === true && opts.stream !== undefined });
+    const run = lane.backend.render({ input, offsets: windowOffsets(this.#basis, input), rgb, stream: opts.stream, windowsOnly: opts.windowsOnly === true && opts.stream !== undefined, halfRes: opts.halfRes === true });
     this.#inFlight.add(run);
     lane.inFlight++;
     try {
