@@ -20,7 +20,7 @@
 // Outputs: `rgb` uint8 [h, w, 3] and `i420` uint8 [h*w*3/2] (BT.601 limited range, chroma from 2x2 averages) of the
 // render box. JavaScript does no per-pixel work per frame besides pasting the box.
 import { OnnxGraphBuilder, ElemType } from './onnx-builder.ts';
-import { buildMouthInterior, sampleColours } from './interior.ts';
+import { buildJawInterior, buildMouthInterior, sampleColours } from './interior.ts';
 import type { BasisField, Box, EnrolledAvatar, FeatureWindow, Lattice, MotionBasis } from './types.ts';
 
 export const RENDER_INPUT = 'coeffs';
@@ -47,6 +47,9 @@ export const RENDER_OPSET = 17;
 
 /** A gap below this is not an opening (sub-pixel lip motion along the seam). */
 const GAP_THRESHOLD = 0.1;
+/** The jaw's interior layer shows from this gap on, fully JAW_GAP_RAMP further. */
+const JAW_GAP = 0.5;
+const JAW_GAP_RAMP = 0.3;
 
 /** What the graph needs: the reference, the mouth interior and the basis' fields, boxes and layers. */
 export type RenderGraphSpec = Pick<
@@ -83,14 +86,21 @@ export type RenderGraphSpec = Pick<
   readonly coefficientCount: number;
   /** Reference portrait, RGB interleaved [H, W, 3]. */
   readonly reference: Uint8Array;
-  /** Mouth-interior layer over mouthCrop, planar RGB [3, h, w], 0..255. */
+  /** Mouth-interior layer over mouthCrop, planar RGB [3, h, w], 0..255 (head space: cavity, upper teeth). */
   readonly interior: Float32Array;
+  /**
+   * The jaw's interior layer (lower teeth, tongue), planar RGBA [4, H, W] in the reference's space, sampled with the
+   * lower lip's grid so it rides with the jaw; none: the interior is the head-space layer alone.
+   */
+  readonly jawInterior?: Float32Array;
 };
 
 /** Builds the render graph for an enrolled avatar (its mouth interior is made here from the avatar's colours). */
 export function buildAvatarRenderGraph(avatar: EnrolledAvatar, variant: RenderGraphVariant = 'full'): Uint8Array {
-  const interior = buildMouthInterior(avatar.landmarks, avatar.basis, sampleColours(avatar.reference, avatar.masks));
-  return buildRenderGraph({ ...avatar.basis, coefficientCount: avatar.basis.coefficientNames.length, reference: avatar.reference, interior }, variant);
+  const colours = sampleColours(avatar.reference, avatar.masks);
+  const interior = buildMouthInterior(avatar.landmarks, avatar.basis, colours);
+  const jawInterior = buildJawInterior(avatar.landmarks, avatar.basis, colours);
+  return buildRenderGraph({ ...avatar.basis, coefficientCount: avatar.basis.coefficientNames.length, reference: avatar.reference, interior, jawInterior }, variant);
 }
 
 /** Serialised ONNX ModelProto of the render graph. */
@@ -278,7 +288,13 @@ export function buildRenderGraph(spec: RenderGraphSpec, variant: RenderGraphVari
   const gap = g.op('Sub', [one, coverage]);
   const gain = slice(g, auxAt, 'gain', [3], [4], [1]);
   const alpha = g.op('Clip', [g.op('Mul', [g.op('Sub', [gap, g.scalar('gap_threshold', GAP_THRESHOLD)]), gain]), zero, one], {}, 'mouth_alpha');
-  const interior = slice(g, auxAt, 'interior', [0], [3], [1]);
+  const skull = slice(g, auxAt, 'interior', [0], [3], [1]);
+  // The jaw's layer (lower teeth, tongue) over the skull's, sampled where the lower lip's grid carries it.
+  const jawAt = spec.jawInterior && sample(g, g.float('jaw_interior', spec.jawInterior, [1, 4, H, W]), g.op('Clip', [gridL, gridLo, gridHi]));
+  // Only where the lips are well apart: a slit between nearly closed lips stays the dark cavity (as in a photo; and
+  // bright teeth in a slit read as an open mouth).
+  const jawGate = g.op('Clip', [g.op('Mul', [g.op('Sub', [gap, g.scalar('jaw_gap', JAW_GAP)]), g.scalar('jaw_gain', 1 / JAW_GAP_RAMP)]), zero, one]);
+  const interior = jawAt ? g.op('Add', [skull, g.op('Mul', [g.op('Mul', [jawGate, slice(g, jawAt, 'jaw_a', [3], [4], [1])]), g.op('Sub', [slice(g, jawAt, 'jaw_rgb', [0], [3], [1]), skull])])]) : skull;
   const mouth = g.op('Add', [lips, g.op('Mul', [alpha, g.op('Sub', [interior, lips])])]);
   const delta = g.op('Mul', [slice(g, auxAt, 'layer', [4], [5], [1]), g.op('Sub', [mouth, mouthWin.cut(withEyes)])]);
   const out = g.op('Add', [withEyes, mouthWin.paste(delta)]);
@@ -620,6 +636,7 @@ function validate(spec: RenderGraphSpec): void {
   expectLength('eyeLidTexture', spec.eyeLidTexture.length, spec.eyeLattice.cols * spec.eyeLattice.rows * 3);
   inside('eyeLattice.box', spec.eyeLattice.box, false);
   expectLength('interior', spec.interior.length, c * 3);
+  if (spec.jawInterior) expectLength('jawInterior', spec.jawInterior.length, 4 * spec.width * spec.height);
   for (const [name, a, n] of [
     ['headAlpha', spec.headAlpha, plane],
     ['torsoAlpha', spec.torsoAlpha, plane],

@@ -1,7 +1,9 @@
-// The mouth-interior layer: what shows between the lips when they part. A static image in output space, tinted
-// from the portrait's own lip and skin colours: a dark cavity, the upper teeth hanging just below the upper lip
-// (they move with the skull, not the jaw), and a hint of tongue deep down that only a wide-open mouth reveals.
-// The render graph composites it where the warped lip seam says the lips have parted.
+// The mouth interior: what shows between the lips when they part, in two layers tinted from the portrait's own lip
+// and skin colours. The skull's (buildMouthInterior, head space): a cavity shaded from the lips inwards, and the
+// upper teeth hanging just below the upper lip where the portrait shows none. The jaw's (buildJawInterior, in the
+// reference's own space, warped with the lower lip and chin): the lower teeth just behind the lower lip and the
+// tongue behind them, so both ride down with the jaw and only an open mouth reveals them. The render graph
+// composites the jaw's over the skull's where the warped lip seam says the lips have parted.
 import { FaceFrame, LipSeam, smoothstep } from './geometry.ts';
 import type { AvatarMasks, MotionBasis } from './types.ts';
 
@@ -76,16 +78,6 @@ export function buildMouthInterior(landmarks: Float32Array, basis: MotionBasis, 
       let g = 2 + lg * cav * 0.85;
       let b = 2 + lb * cav * 0.85;
 
-      // Tongue: a rounded mound deep down, so only a wide-open mouth shows it.
-      const tr = Math.hypot(p.x / 0.34, (dv - 0.52) / 0.22);
-      const tongue = 0.85 * (1 - smoothstep(0.6, 1, tr));
-      if (tongue > 0) {
-        const shade = 0.3 + 0.22 * smoothstep(0.3, 0.5, dv) * (1 - 0.5 * Math.min(1, s2));
-        r += tongue * (lr * shade - r);
-        g += tongue * (lg * shade * 0.62 - g);
-        b += tongue * (lb * shade * 0.66 - b);
-      }
-
       // Upper teeth: from under the upper lip down to a gently curved edge, shaded towards the corners and right
       // under the lip; faint gaps between the incisors.
       if (paintTeeth) {
@@ -105,6 +97,76 @@ export function buildMouthInterior(landmarks: Float32Array, basis: MotionBasis, 
       out[i] = r;
       out[plane + i] = g;
       out[2 * plane + i] = b;
+    }
+  }
+  return out;
+}
+
+/** The lower teeth's visible height at the middle, in mouth widths (shorter towards the corners). */
+const LOWER_TEETH = 0.07;
+/** The tongue: an oval behind the lower teeth (centre above the lip line, half-sizes), mouth widths. */
+const TONGUE = { centre: -0.16, halfHeight: 0.13, halfWidth: 0.36 } as const;
+
+/**
+ * The jaw's interior layer, in the reference's own space: planar RGBA [4, H, W] (0..255, alpha 0..1), non-zero only
+ * in the band just above the closed lips' seam. The render graph samples it with the lower lip's grid, so when the
+ * jaw opens this band follows the lower lip down into the opening: the lower teeth first, the tongue behind them.
+ */
+export function buildJawInterior(landmarks: Float32Array, basis: MotionBasis, colours: InteriorColours): Float32Array {
+  const { width: W, height: H, mouthCrop: crop } = basis;
+  const plane = W * H;
+  const out = new Float32Array(4 * plane);
+  const frame = new FaceFrame(landmarks);
+  const seam = new LipSeam(frame, basis.lipSeam);
+  const px = 1 / frame.scale;
+  const light = Math.min(1.15, Math.max(0.55, colours.skinLuma / 150));
+  const [lr, lg, lb] = colours.lip;
+  const teeth = [206 * light, 197 * light, 182 * light];
+  const halfInner = Math.max(0.2, (seam.innerRight - seam.innerLeft) / 2);
+  const gaps = [0, 0.24, -0.24, 0.46, -0.46];
+  for (let y = crop.y; y < crop.y + crop.height; y++) {
+    for (let x = crop.x; x < crop.x + crop.width; x++) {
+      const p = frame.toFrame(x, y);
+      const dv = p.y - seam.at(p.x); // negative above the lip line
+      if (dv > px || dv < TONGUE.centre - TONGUE.halfHeight - px) continue;
+      const s = p.x / halfInner;
+      const s2 = Math.min(1.5, s * s);
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      // The tongue: lip-tinted and lighter on top, shaded at its sides and towards the back.
+      const tr = Math.hypot(p.x / TONGUE.halfWidth, (dv - TONGUE.centre) / TONGUE.halfHeight);
+      const tongue = 0.9 * (1 - smoothstep(0.75, 1, tr));
+      if (tongue > 0) {
+        const shade = (0.42 + 0.2 * smoothstep(TONGUE.centre - TONGUE.halfHeight, TONGUE.centre, dv)) * (1 - 0.35 * Math.min(1, s2));
+        r = lr * shade;
+        g = lg * shade * 0.66;
+        b = lb * shade * 0.7;
+        a = tongue;
+      }
+      // The lower teeth: from the lip line up to a gently curved edge, darker towards the corners and at the gum
+      // line, faint gaps between the incisors.
+      const edge = -(LOWER_TEETH - 0.03 * s2);
+      const cover = smoothstep(edge - 0.7 * px, edge + 0.7 * px, dv) * (1 - smoothstep(0.5, 0.8, Math.abs(s)));
+      if (cover > 0) {
+        const up = Math.min(1, Math.max(0, dv / edge)); // 0 at the lip line, 1 at the teeth's edge
+        let shade = (1 - 0.55 * s2) * (0.8 + 0.2 * up);
+        for (const gx of gaps) {
+          const d = ((s - gx) * halfInner) / px;
+          shade *= 1 - 0.18 * Math.exp(-d * d * 1.5);
+        }
+        r += cover * (teeth[0]! * shade - r);
+        g += cover * (teeth[1]! * shade - g);
+        b += cover * (teeth[2]! * shade - b);
+        a += cover * (1 - a);
+      }
+      if (a <= 0) continue;
+      const i = y * W + x;
+      out[i] = r;
+      out[plane + i] = g;
+      out[2 * plane + i] = b;
+      out[3 * plane + i] = a;
     }
   }
   return out;
