@@ -42,13 +42,15 @@ describe('IdleMotion', () => {
     let maxYaw = 0;
     for (let t = 40_000; t < 60e6; t += 40_000) {
       const cur = idle.at(t);
-      expect(Math.abs((cur.headYaw ?? 0) - (prev.headYaw ?? 0))).toBeLessThan(0.01);
+      // Smooth: at most 0.02 units (0.3 degrees) a frame, 7.5 degrees a second.
+      expect(Math.abs((cur.headYaw ?? 0) - (prev.headYaw ?? 0))).toBeLessThan(0.02);
       expect(Math.abs((cur.breathe ?? 0) - (prev.breathe ?? 0))).toBeLessThan(0.05);
       maxYaw = Math.max(maxYaw, Math.abs(cur.headYaw ?? 0));
       prev = cur;
     }
-    expect(maxYaw).toBeGreaterThan(0.02); // it does move
-    expect(maxYaw).toBeLessThan(0.3); // micro motion, not gestures
+    // A talking head's sway (2-3 degrees sd on renders, bench/head-motion.ts), not a stare and not a gesture.
+    expect(maxYaw).toBeGreaterThan(0.1);
+    expect(maxYaw).toBeLessThan(0.6);
   });
 });
 

@@ -47,7 +47,10 @@ export class IdleMotion {
     const waves = (amp: number) =>
       // Incommensurate low frequencies (0.05-0.35 Hz): smooth, never quite repeating.
       [0.05, 0.13, 0.29].map((f) => ({ f: f * (0.8 + 0.4 * this.#rand()), p: this.#rand() * 2 * Math.PI, a: amp * (0.5 + this.#rand()) }));
-    this.#waves = { headYaw: waves(0.05), headPitch: waves(0.04), headRoll: waves(0.03), neckSway: waves(0.08) };
+    // Amplitudes (coefficient units, 1 = 15 degrees) that give a talking head's sway of about 2-3 degrees sd in yaw and
+    // 1.5-2 in pitch and roll, measured on renders (bench/head-motion.ts); the director's plan scales them down for a
+    // calm shot (motionScale) and adds its gestures on top.
+    this.#waves = { headYaw: waves(0.12), headPitch: waves(0.09), headRoll: waves(0.07), neckSway: waves(0.1) };
     this.#blinks.push(1_000_000 + this.#interval());
   }
 
