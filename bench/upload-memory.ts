@@ -3,6 +3,7 @@
 // of 8000 x 8000 pixels. The server's RSS (its own process, as `ps` shows it) before, at its peak, when the jobs are
 // done, and after the enrollment worker's idle stop (60 s). Answers by status.
 // Usage: node --import tsx bench/upload-memory.ts [--uploads 20] [--out bench/results/upload-memory.json]
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -17,8 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number) => Math.round(Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024);
 
 // Noise does not compress: a 2500 x 2500 PNG of it is ~18.8 MB, the issue's upload.
-const noise = Buffer.alloc(2500 * 2500 * 3);
-for (let i = 0, x = 1; i < noise.length; i++) noise[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+const noise = randomBytes(2500 * 2500 * 3);
 const big = await sharp(noise, { raw: { width: 2500, height: 2500, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
 const huge = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: '#7a6a5a' } }).png().toBuffer();
 
