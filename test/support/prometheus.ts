@@ -29,11 +29,15 @@ export function parsePrometheus(text: string): Scrape {
       type.set(m[1]!, m[2]!);
       continue;
     }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
+    // NaN and Inf in any case, as Prometheus reads them (Go's ParseFloat): prom-client writes an empty event-loop
+    // lag histogram's mean as "Nan".
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.eE+-]+|nan|[+-]?inf)$/i.exec(line);
     if (!m) throw new Error(`not a metrics line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+    const raw = m[3]!;
+    const value = /^nan$/i.test(raw) ? NaN : /^[+-]?inf$/i.test(raw) ? (raw.startsWith('-') ? -Infinity : Infinity) : Number(raw);
+    samples.push({ name: m[1]!, labels, value });
   }
   return { samples, help, type };
 }
