@@ -17,6 +17,8 @@ const CASES = Number(process.env.FACECAST_FUZZ_CASES ?? 2000);
 const SEED = Number(process.env.FACECAST_FUZZ_SEED ?? 1);
 /** Per case, how long one may take before the suite calls the server stuck. */
 const CASE_TIMEOUT_MS = 10_000;
+/** Per family: the longer run's 100,000 cases take minutes, not the default two. */
+const FAMILY_TIMEOUT_MS = Math.max(120_000, CASES * 20);
 
 /** The documented answers (signaling/http-api.md, signaling/ingest-protocol.ts, signaling/protocol.ts). */
 const HTTP_CODES = new Set(['bad-request', 'bad-key', 'unknown-avatar', 'unknown-session', 'too-large', 'unsupported-type', 'bad-image', 'no-face', 'multiple-faces', 'no-such-face', 'unknown-job', 'no-token', 'bad-token', 'busy', 'at-capacity', 'session-limit', 'not-found']);
@@ -108,7 +110,7 @@ describe(`fuzz (seed ${SEED}, ${CASES} cases a family)`, () => {
     expect(unexpected.slice(0, 10)).toEqual([]);
     await healthy();
     expectCanaryUnharmed(r);
-  });
+  }, FAMILY_TIMEOUT_MS);
 
   it('TTS ingest: random audio and events get documented errors; the socket keeps working', async () => {
     const f = new Fuzzer(SEED + 1);
@@ -156,7 +158,7 @@ describe(`fuzz (seed ${SEED}, ${CASES} cases a family)`, () => {
     await endSession(server.base, server.key, s.sessionId);
     await healthy();
     expectCanaryUnharmed(r);
-  });
+  }, FAMILY_TIMEOUT_MS);
 
   it('signaling: random requests get documented errors, never internal', async () => {
     const f = new Fuzzer(SEED + 2);
@@ -184,7 +186,7 @@ describe(`fuzz (seed ${SEED}, ${CASES} cases a family)`, () => {
     await endSession(server.base, server.key, s.sessionId);
     await healthy();
     expectCanaryUnharmed(r);
-  });
+  }, FAMILY_TIMEOUT_MS);
 
   it('Opus and RTP: random packets decode or are refused by name; the microphone path counts them and goes on', () => {
     const f = new Fuzzer(SEED + 3);
@@ -209,5 +211,5 @@ describe(`fuzz (seed ${SEED}, ${CASES} cases a family)`, () => {
     // The well-formed ones among them still made audio, in order.
     expect(chunks.length).toBeGreaterThan(0);
     expect(chunks.every((t, i) => i === 0 || t > chunks[i - 1]!)).toBe(true);
-  });
+  }, FAMILY_TIMEOUT_MS);
 });
