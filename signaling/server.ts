@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import { moduleLogger } from '../src/log.ts';
+import { checkClientJson } from '../src/util/json.ts';
 import {
   MAX_SIGNAL_MESSAGE_BYTES,
   requestSchema,
@@ -79,7 +80,14 @@ export class SignalingPeer {
       return this.#fail(null, 'bad-request', 'message is not JSON');
     }
     const id = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : null;
-    const parsed = requestSchema.safeParse(raw);
+    let parsed: ReturnType<typeof requestSchema.safeParse>;
+    try {
+      checkClientJson(raw);
+      parsed = requestSchema.safeParse(raw);
+    } catch (err) {
+      // The validator itself failed on this input: still the client's bad request, never this peer's end.
+      return this.#fail(id, 'bad-request', `invalid request: ${(err as Error).message}`);
+    }
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
       return this.#fail(id, 'bad-request', `invalid request: ${detail}`);

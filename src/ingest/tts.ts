@@ -11,6 +11,7 @@ import type { AudioChunk } from '../media/types.ts';
 import { moduleLogger } from '../log.ts';
 import { metrics } from '../metrics/index.ts';
 import { background } from '../util/cooperative.ts';
+import { parseClientJson } from '../util/json.ts';
 
 const log = moduleLogger('ingest/tts');
 
@@ -128,9 +129,9 @@ export class TtsIngest {
   async #event(text: string, generation: number): Promise<void> {
     let raw: unknown;
     try {
-      raw = JSON.parse(text);
-    } catch {
-      this.#reply({ type: 'error', code: 'bad-event', message: 'text messages must be JSON events' });
+      raw = parseClientJson(text);
+    } catch (err) {
+      this.#reply({ type: 'error', code: 'bad-event', message: `text messages must be JSON events: ${(err as Error).message}` });
       return;
     }
     const parsed = ingestEventSchema.safeParse(raw);

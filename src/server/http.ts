@@ -1,6 +1,7 @@
 // Small helpers for uWebSockets.js HTTP handlers: bounded JSON bodies, JSON answers and
 // errors with fitting statuses. Every async handler registers onAborted first (uWS rule).
 import type { HttpResponse } from 'uWebSockets.js';
+import { parseClientJson } from '../util/json.ts';
 
 const STATUS: Record<number, string> = {
   200: '200 OK',
@@ -112,8 +113,8 @@ export async function readJson(res: HttpResponse, state: RequestState, limit: nu
   const body = await readBody(res, state, limit, declaredLength);
   if (body.length === 0) return {};
   try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'bad-request', 'body is not valid JSON');
+    return parseClientJson(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, 'bad-request', `body is not usable JSON: ${(err as Error).message}`);
   }
 }

@@ -161,6 +161,22 @@ describe('signaling: limits that protect the other sessions', () => {
     await endSession(server.base, server.key, s.sessionId);
   });
 
+  it('"constructor": null (which made the validator itself throw, an unhandled rejection) is bad input everywhere', async () => {
+    const s = await createSession(server.base, server.key);
+    const sig = await JsonSocket.open(`${ws}/signal?session=${s.sessionId}&token=${s.viewerToken}`);
+    const bad = await sig.request('join', { constructor: null });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/constructor/) } });
+    expect((await sig.request('join')).ok).toBe(true); // the peer goes on
+    const ingest = await JsonSocket.open(ingestUrl(s));
+    await ingest.next((m) => m.type === 'ready');
+    ingest.send('{"type":"text","text":"hi","constructor":null}');
+    expect(await ingest.next((m) => m.type === 'error')).toMatchObject({ code: 'bad-event', message: expect.stringMatching(/constructor/) });
+    const res = await fetch(`${server.base}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' }, body: '{"avatar":{"constructor":null}}' });
+    expect(res.status).toBe(400);
+    [sig, ingest].forEach((x) => x.close());
+    await endSession(server.base, server.key, s.sessionId);
+  });
+
   it('sockets that come and go leave no listener on their session', async () => {
     const s = await createSession(server.base, server.key);
     const session = server.server.sessions.get(s.sessionId)!;
