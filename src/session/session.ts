@@ -21,7 +21,6 @@ import { SessionSink } from './sink.ts';
 import { Director, conditioningLayer, portraitInputFromAvatar, type PortraitSource } from '../director/index.ts';
 import { LazyRecognizer, OpenAiTranscriber, PocketsphinxRecognizer } from '../asr/index.ts';
 import { SessionIntake } from './intake.ts';
-import { metrics } from '../metrics/index.ts';
 import { DegradeController } from './degrade.ts';
 
 const log = moduleLogger('session');
